@@ -1,0 +1,45 @@
+"""The command line: version, help and start-up speed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from engine import __version__
+from tests.conftest import REPO
+from tui.cli import build_parser, main
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"deskline {__version__}"
+
+
+def test_help_lists_every_subcommand(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for cmd in ("console", "demo", "template", "gjson", "render", "try"):
+        assert cmd in out
+
+
+def test_template_needs_an_action(capsys):
+    with pytest.raises(SystemExit) as exc:
+        build_parser().parse_args(["template"])
+    assert exc.value.code == 2
+
+
+def test_help_imports_nothing_heavy():
+    """--help must not import textual, httpx or lxml (that is what keeps it fast)."""
+    probe = (
+        "import sys\nfrom tui.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('textual', 'httpx', 'lxml', 'rich', 'authlib') if m in sys.modules]\n"
+        "sys.stderr.write(repr(heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stderr == "[]"
