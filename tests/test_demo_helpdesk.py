@@ -95,6 +95,7 @@ def test_request_log_keeps_no_credentials(hd, api):
     record = hd.requests[-1]
     assert (record.method, record.path, record.status, record.auth) == ("GET", "/api/v1/agents", 200, "basic")
     assert "demo-password" not in repr(hd.requests) and "demo-api-token" not in repr(hd.requests)
+    assert "demo-password" not in repr(hd.options) and "deskline-demo-secret" not in repr(hd.options)
 
 
 # -- paging -------------------------------------------------------------------------------------
