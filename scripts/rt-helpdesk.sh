@@ -143,6 +143,8 @@ do_stop() {
     kill "$pid" 2>/dev/null || true   # the Starlet master stops its workers on TERM
     for _ in $(seq 1 40); do alive "$pid" || break; sleep 0.25; done
     alive "$pid" && kill -KILL "$pid" 2>/dev/null || true
+    # workers can outlive the master for a moment; wait until nothing answers on the port
+    for _ in $(seq 1 40); do curl -s -o /dev/null -m 1 "$URL/" || break; sleep 0.25; done
     rm -f "$PIDFILE"
 }
 
