@@ -323,6 +323,10 @@ class Compiler:
             st.tree = name
             try:
                 f(st, new_dot)
+            except ExecFailure as e:
+                if e.tree is None:
+                    e.tree = name
+                raise
             finally:
                 st.vars, st.tree = saved
                 st.depth -= 1

@@ -302,6 +302,7 @@ class Parser:
         self.i = 0
         self.vars = ["$"]
         self.range_depth = 0
+        self.open_blocks: list[tuple[str, int]] = []  # (keyword, pos) of unclosed if/range/with/define/block
         self.trees: dict[str, _Tree] = {}
 
     # -- token stream
@@ -369,7 +370,7 @@ class Parser:
             self.trees[tree.name] = tree
             return
         if not is_empty_tree(tree.root):
-            self.error(f"template: multiple definition of template {tree.name!r}", tree.root.pos)
+            self.error(f'multiple definition of template "{tree.name}"', tree.root.pos)
 
     def parse_definition(self) -> None:
         context = "define clause"
@@ -380,7 +381,9 @@ class Parser:
         self.expect(L.RIGHT, context)
         saved_vars = self.vars
         self.vars = ["$"]
+        self.open_blocks.append(("define", t.pos))
         tree.root, end = self.item_list()
+        self.open_blocks.pop()
         self.vars = saved_vars
         if not isinstance(end, EndNode):
             self.error(f"unexpected {end} in {context}", end.pos)
@@ -401,6 +404,11 @@ class Parser:
             if isinstance(n, (EndNode, ElseNode)):
                 return lst, n
             lst.nodes.append(n)
+        if self.open_blocks:
+            word, pos = self.open_blocks[-1]
+            line = self.text.count("\n", 0, pos) + 1
+            col = pos - (self.text.rfind("\n", 0, pos) + 1) + 1
+            self.error(f"unexpected EOF: {{{{{word}}}}} at {line}:{col} has no {{{{end}}}}", self.peek().pos)
         self.error("unexpected EOF", self.peek().pos)
 
     def text_or_action(self):
@@ -455,6 +463,7 @@ class Parser:
 
     def branch(self, context: str):
         mark = len(self.vars)
+        self.open_blocks.append((context, self.toks[self.i - 1].pos))
         try:
             pipe = self.pipeline(context, L.RIGHT)
             if context == "range":
@@ -477,6 +486,7 @@ class Parser:
             return BranchNode(context, pipe.pos, pipe.line, pipe, lst, else_list)
         finally:
             del self.vars[mark:]
+            self.open_blocks.pop()
 
     def block_control(self):
         context = "block clause"
@@ -486,7 +496,9 @@ class Parser:
         tree = _Tree(name)
         saved_vars, saved_depth = self.vars, self.range_depth
         self.vars, self.range_depth = ["$"], 0
+        self.open_blocks.append(("block", t.pos))
         tree.root, end = self.item_list()
+        self.open_blocks.pop()
         self.vars, self.range_depth = saved_vars, saved_depth
         if not isinstance(end, EndNode):
             self.error(f"unexpected {end} in {context}", end.pos)
@@ -589,7 +601,7 @@ class Parser:
             if isinstance(node, VariableNode):
                 return VariableNode(node.pos, node.ident + fields)
             if isinstance(node, (BoolNode, StringNode, NumberNode, NilNode, DotNode)):
-                self.error(f"unexpected . after term {str(node)!r}", pos)
+                self.error(f'unexpected . after term "{node}"', pos)
             return ChainNode(pos, node, fields)
         return node
 
@@ -598,7 +610,7 @@ class Parser:
         typ = t.typ
         if typ == L.IDENTIFIER:
             if not self.has_function(t.val):
-                self.error(f"function {t.val!r} not defined", t.pos)
+                self.error(f'function "{t.val}" not defined', t.pos)
             return IdentifierNode(t.pos, t.val)
         if typ == L.DOT:
             return DotNode(t.pos)
@@ -607,7 +619,7 @@ class Parser:
         if typ == L.VARIABLE:
             parts = t.val.split(".")
             if parts[0] not in self.vars:
-                self.error(f"undefined variable {parts[0]!r}", t.pos)
+                self.error(f'undefined variable "{parts[0]}"', t.pos)
             return VariableNode(t.pos, parts)
         if typ == L.FIELD:
             return FieldNode(t.pos, t.val[1:].split("."))

@@ -93,8 +93,11 @@ class CompiledTemplate:
     def _exec_error(self, e: ExecFailure, st: State) -> TemplateExecError:
         node = e.node
         pos = getattr(node, "pos", 0) if node is not None else 0
-        where = f'executing "{st.tree}" at <{node}>: ' if node is not None else ""
-        return located(TemplateExecError, self.text, self.name, pos, where + e.message)
+        message = f"at <{node}>: {e.message}" if node is not None else e.message
+        tree = e.tree or st.tree
+        if tree != self.name:
+            message += f' (in template "{tree}")'
+        return located(TemplateExecError, self.text, self.name, pos, message)
 
     def __repr__(self) -> str:
         return f"<CompiledTemplate {self.name!r} {self.dialect}>"
