@@ -204,7 +204,7 @@ class Compiler:
                     lines.append("    w(v)")
                 else:
                     lines += ["    try:", "        w(esc(st, v))", "    except EscapeError as e:",
-                              f"        _fail(str(e), N{i})"]
+                              f"        _fail(str(e), N{i}.pipe)"]
                 continue
             f = self.node(n)
             if f is not None:
@@ -288,7 +288,7 @@ class Compiler:
                     try:
                         st.write(escape(st, v))
                     except EscapeError as e:
-                        _fail(str(e), n)
+                        _fail(str(e), n.pipe)
             return action
         if escape is None:
             def action(st, dot):
@@ -299,7 +299,7 @@ class Compiler:
                 try:
                     st.write(escape(st, s))
                 except EscapeError as e:
-                    _fail(str(e), n)
+                    _fail(str(e), n.pipe)
         return action
 
     def if_with(self, n: BranchNode):

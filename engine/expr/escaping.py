@@ -16,6 +16,8 @@ for the state they land in, so they cannot change it.
   Output of ``UrlEncode``, ``urlquery``, ``js``, ``html`` and ``raw`` is not
   encoded again.
 * ``header``: a value containing CR or LF is an error.
+
+Error messages never quote the value (it may be a token or a password).
 * ``gjson``: ``"`` and ``\\`` are backslash-escaped (a GJSON string literal).
 
 ``raw`` values (:class:`~engine.expr.functions.RawString`) are inserted as is in
@@ -128,11 +130,15 @@ def _url_value(st, s: str) -> str:
     state = st.estate
     if state <= _URL_HOST:
         if any(c.isspace() for c in s):
-            raise EscapeError(f"value {s!r} contains whitespace and is inserted before the URL path "
-                              "(scheme/host/port)")
+            raise EscapeError("the value contains whitespace and is inserted before the URL path "
+                              "(scheme/host/port); use UrlEncode or move it into the path or query")
         st.estate = _url_scan(s, state)
         return s
-    return quote(s.encode("utf-8", "surrogateescape"), safe=PATH_SAFE if state == _URL_PATH else QUERY_SAFE)
+    if state == _URL_PATH:
+        if s in (".", ".."):  # a dot segment would move up the path
+            return s.replace(".", "%2E")
+        return quote(s.encode("utf-8", "surrogateescape"), safe=PATH_SAFE)
+    return quote(s.encode("utf-8", "surrogateescape"), safe=QUERY_SAFE)
 
 
 class UrlEscaper(Escaper):
@@ -143,7 +149,7 @@ class UrlEscaper(Escaper):
 
 def _header_value(st, s: str) -> str:
     if "\r" in s or "\n" in s:
-        raise EscapeError(f"value {s!r} contains CR or LF, which is not allowed in a header")
+        raise EscapeError("the value contains CR or LF, which a header cannot carry")
     return s
 
 
