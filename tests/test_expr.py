@@ -181,3 +181,13 @@ def test_referenced_variables():
 def test_referenced_variables_raises_on_bad_syntax():
     with pytest.raises(TemplateSyntaxError):
         referenced_variables("{{.a")
+
+
+def test_endless_template_recursion_is_a_located_error_not_a_crash():
+    with pytest.raises(TemplateExecError, match="exceeded maximum template depth"):
+        render('{{define "r"}}{{template "r" .}}{{end}}{{template "r" .}}', {})
+
+
+def test_recursive_template_within_the_depth_limit():
+    tpl = '{{define "r"}}{{if .}}{{index . 0}}{{template "r" (slice . 1)}}{{end}}{{end}}{{template "r" .l}}'
+    assert render(tpl, {"l": list(range(30))}) == "".join(str(i) for i in range(30))

@@ -131,7 +131,7 @@ def _url_value(st, s: str) -> str:
     if state <= _URL_HOST:
         if any(c.isspace() for c in s):
             raise EscapeError("the value contains whitespace and is inserted before the URL path "
-                              "(scheme/host/port); use UrlEncode or move it into the path or query")
+                              "(scheme/host/port); use UrlEncode, or raw to insert it unchanged")
         st.estate = _url_scan(s, state)
         return s
     if state == _URL_PATH:
