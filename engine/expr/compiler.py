@@ -365,7 +365,7 @@ class Compiler:
                                 one(st, k, val[k], mark)
                     elif isinstance(val, int) and not isinstance(val, bool):
                         if ndecl > 1:
-                            _fail(f"can't use {format_value(val)} to iterate over more than one variable", n)
+                            _fail(f"can't use {format_value(val)} to iterate over more than one variable", n.pipe)
                         if val > 0:
                             ran = True
                             typ = type(val)
@@ -374,7 +374,7 @@ class Compiler:
                     elif val is MISSING or val is None:
                         pass
                     else:
-                        _fail(f"range can't iterate over {format_value(val)}", n)
+                        _fail(f"range can't iterate over {format_value(val)}", n.pipe)
                 except _Break:
                     return
                 if not ran and other is not None:

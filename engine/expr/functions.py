@@ -335,11 +335,21 @@ def pbx_text(v) -> str:
     return format_value(v)
 
 
+_MAX_SECONDS = 253402300799  # 9999-12-31T23:59:59Z
+
+
 def _unix_seconds(v, fname: str) -> int | None:
+    n = _parse_seconds(v, fname)
+    if n is not None and not -_MAX_SECONDS <= n <= _MAX_SECONDS:
+        raise FuncError(f"timestamp out of range: {n}")
+    return n
+
+
+def _parse_seconds(v, fname: str) -> int | None:
     if v is None or v is MISSING:
         return None
     if isinstance(v, bool):
-        raise FuncError(f"{fname}: not a Unix timestamp: {format_value(v)}")
+        raise FuncError(f"not a Unix timestamp: {format_value(v)}")
     if isinstance(v, int):
         return int(v)
     if isinstance(v, float) and v == v and v not in (float("inf"), float("-inf")):
@@ -351,7 +361,7 @@ def _unix_seconds(v, fname: str) -> int | None:
         return int(s)
     if re.fullmatch(r"[+-]?\d+\.\d*", s):
         return int(float(s))
-    raise FuncError(f"{fname}: not a Unix timestamp: {s!r}")
+    raise FuncError(f"not a Unix timestamp: {s!r}")
 
 
 def to_millis(ts) -> str:
