@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.errors import LocatedError
 from engine.expr import (
@@ -191,3 +193,27 @@ def test_endless_template_recursion_is_a_located_error_not_a_crash():
 def test_recursive_template_within_the_depth_limit():
     tpl = '{{define "r"}}{{if .}}{{index . 0}}{{template "r" (slice . 1)}}{{end}}{{end}}{{template "r" .l}}'
     assert render(tpl, {"l": list(range(30))}) == "".join(str(i) for i in range(30))
+
+
+_PIECES = ["{{", "}}", "{{-", "-}}", " ", ".", ".a", ".b.c", "$", "$x", ":=", "=", "|", "(", ")", "if", "else",
+           "end", "range", "with", "define", "template", "break", "continue", '"s"', "'q'", "`r`", "1", "-2",
+           "1.5", "1+2i", "nil", "true", "and", "eq", "len", "index", "slice", "printf", '"%d %v"', "html",
+           "TimeFormat", "ToMillis", "UrlEncode", "raw", "/*", "*/", ",", "\n", "'", '"', "\\", "{{.a}}",
+           "{{end}}", "{{else}}", "{{range .l}}", "{{if .a}}"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=14).map("".join), st.sampled_from(["pbx", "go"]))
+def test_any_input_gives_output_or_a_located_error(text, dialect):
+    """Bad input never crashes the engine: it renders or fails with a located template error."""
+    data = {"a": 1, "b": {"c": "x"}, "l": [1, "two", None, {"k": 3.5}], "s": "str", "n": None}
+    try:
+        tpl = compile_template(text, dialect=dialect)
+    except TemplateSyntaxError as e:
+        assert e.location.line >= 1 and e.excerpt
+        return
+    for context in ("text", "json", "url", "header", "gjson"):
+        try:
+            assert isinstance(tpl.render(data, context=context), str)
+        except TemplateExecError as e:
+            assert e.location.line >= 1
