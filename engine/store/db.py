@@ -47,6 +47,16 @@ T = TypeVar("T")
 _PHONE_TEXT = re.compile(r"[\d\s+\-().\/]+")
 
 
+# A runnable item is ready when no earlier item of the same call is still open:
+# the scenarios of one call are written in the order they were queued (the
+# ticket before the journal that names it).
+_OPEN = ("pending", "in_flight", "failed", "attention")
+_READY = (
+    "o.state IN ('pending', 'failed') AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.call_id = o.call_id"
+    f" AND p.id < o.id AND p.state IN ({', '.join(repr(s) for s in _OPEN)}))"
+)
+
+
 class StoreError(LocatedError):
     """The database cannot be opened, read or written; names the file and what to do."""
 
@@ -387,16 +397,13 @@ class Store:
 
     async def due_items(self, now: float, limit: int = 50) -> list[WorkItem]:
         """Runnable items whose time has come, in the order they are due."""
-        marks = ", ".join("?" * len(RUNNABLE))
-        sql = (f"SELECT * FROM outbox WHERE state IN ({marks}) AND next_attempt_at <= ?"
-               " ORDER BY next_attempt_at, id LIMIT ?")
-        params = [s.value for s in RUNNABLE] + [now, limit]
-        return await self._run(lambda: [_item(r) for r in self._db.execute(sql, params)])
+        sql = f"SELECT * FROM outbox o WHERE {_READY} AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?"
+        return await self._run(lambda: [_item(r) for r in self._db.execute(sql, (now, limit))])
 
     async def next_due_at(self) -> float | None:
-        marks = ", ".join("?" * len(RUNNABLE))
-        sql = f"SELECT min(next_attempt_at) FROM outbox WHERE state IN ({marks})"
-        return await self._run(lambda: self._db.execute(sql, [s.value for s in RUNNABLE]).fetchone()[0])
+        """When the next ready item is due (``None``: nothing to run)."""
+        sql = f"SELECT min(next_attempt_at) FROM outbox o WHERE {_READY}"
+        return await self._run(lambda: self._db.execute(sql).fetchone()[0])
 
     async def claim_item(self, item_id: int) -> tuple[WorkItem, int] | None:
         """Mark a runnable item in flight and open its attempt, durably, before anything is sent.

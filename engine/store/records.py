@@ -71,6 +71,7 @@ class ItemState(StrEnum):
     DONE = "done"  # written to the helpdesk (or marked done by the operator)
     DEAD = "dead"  # gave up (max attempts, or an error retrying cannot fix)
     ATTENTION = "attention"  # outcome unknown and repeating is unsafe: the operator decides
+    DROPPED = "dropped"  # the operator chose not to write it
 
 
 # States the runner picks items from.
@@ -141,6 +142,7 @@ class OutboxCounts:
     done: int = 0
     dead: int = 0
     attention: int = 0
+    dropped: int = 0
 
     @property
     def waiting(self) -> int:
