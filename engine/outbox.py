@@ -37,10 +37,11 @@ The rules that make it exactly once:
   while an earlier one of the same call is open (pending, in flight,
   failed or in attention), so a journal that names the ticket's id never
   overtakes the ticket.
-* One runner per database: :meth:`Outbox.run` (or :meth:`Outbox.run_due`)
-  must run in one process only; any process may :meth:`Outbox.enqueue`.
-  Claims are conditional updates, so even two runners never send the same
-  attempt twice.
+* One runner per database: :meth:`Outbox.run` delivers only while it holds
+  the database's runner lease (renewed as it works; another deskline on the
+  same file waits in standby and takes over when the lease expires).  Any
+  process may :meth:`Outbox.enqueue`.  Claims are conditional updates, so
+  even two runners (``run_due`` called by hand) never send one attempt twice.
 
 Retries back off exponentially with jitter (:class:`BackoffPolicy`), honour
 a helpdesk's ``Retry-After``, and stop at ``max_attempts`` (the item goes
@@ -58,8 +59,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import random
+import socket
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -186,6 +190,13 @@ class Outbox:
         self.clock = clock
         self.rng = rng or random.Random()
         self.poll_interval = poll_interval  # also picks up items queued by other processes
+        self.lease_ttl = max(3 * poll_interval, 60.0)
+        self.runner_id = f"{socket.gethostname()} pid {os.getpid()} {uuid.uuid4().hex[:8]}"
+        self.delivered_by: str | None = None  # another runner delivering this database's outbox
+        self._leased = False
+        self._stopping = False
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._listeners: list[Listener] = []
         self._wake = asyncio.Event()
 
@@ -251,6 +262,10 @@ class Outbox:
             batch = await self.store.due_items(self.clock(), limit)
             progressed = False
             for item in batch:
+                if self._stopping:
+                    return made
+                if self._leased and not await self._renew():
+                    return made  # another runner took over (we stalled past the lease)
                 if await self._attempt(item):
                     made += 1
                     progressed = True
@@ -259,17 +274,59 @@ class Outbox:
                 return made
 
     async def run(self) -> None:
-        """Recover, then deliver items as they become due, until cancelled."""
-        await self.recover()
-        while True:
-            self._wake.clear()
-            await self.run_due()
-            due = await self.store.next_due_at()
-            timeout = self.poll_interval if due is None else min(self.poll_interval, max(0.0, due - self.clock()))
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout)
-            except TimeoutError:
-                pass
+        """Deliver items as they become due, until cancelled.
+
+        Only the holder of the database's runner lease delivers; another
+        deskline on the same database waits in standby (``delivered_by``
+        names the holder) and takes over, recovering what the other left in
+        flight, when that lease expires.
+        """
+        self._stopping = False
+        try:
+            while not self._stopping:
+                self._wake.clear()
+                timeout = self.poll_interval
+                if await self._renew():
+                    if not self._leased:
+                        self._leased = True
+                        await self.recover()
+                    await self.run_due()
+                    due = await self.store.next_due_at()
+                    if due is not None:
+                        timeout = min(self.poll_interval, max(0.0, due - self.clock()))
+                else:
+                    self._leased = False
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout)
+                except TimeoutError:
+                    pass
+        finally:
+            if self._leased:
+                self._leased = False
+                try:
+                    await asyncio.shield(self.store.release_runner(self.runner_id))
+                except Exception:  # the lease simply expires
+                    log.debug("could not release the outbox lease", exc_info=True)
+
+    async def _renew(self) -> bool:
+        """Take or renew the runner lease; remembers who holds it otherwise."""
+        other = await self.store.hold_runner(self.runner_id, self.lease_ttl, self.clock())
+        self.delivered_by = other
+        return other is None
+
+    async def stop(self, grace: float = 10.0) -> bool:
+        """Let :meth:`run` return after the attempt in progress (waits up to *grace* seconds).
+
+        Returns ``False`` when the attempt is still running: cancel the task
+        then; the item stays in flight and the next start decides about it.
+        """
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(self._idle.wait(), grace)
+        except TimeoutError:
+            return False
+        return True
 
     def wake(self) -> None:
         """Look for due items now (e.g. after the helpdesk came back)."""
@@ -281,16 +338,25 @@ class Outbox:
             return False
         item, attempt_id = claimed
         self._emit("sending", item)
+        self._idle.clear()
         try:
             outcome = await self.execute(item)
             if not isinstance(outcome, Outcome):
                 raise TypeError(f"the executor returned {type(outcome).__name__}, not an Outcome")
         except asyncio.CancelledError:
             # Stopping mid-send: the item stays in flight and recover() decides at the next start.
+            self._idle.set()
             raise
         except Exception as exc:
             log.warning("outbox executor failed for %s", item.key, exc_info=True)
             outcome = Outcome.unknown(f"{type(exc).__name__}: {exc}")
+        try:
+            await self._settle(item, attempt_id, outcome)
+        finally:
+            self._idle.set()
+        return True
+
+    async def _settle(self, item: WorkItem, attempt_id: int, outcome: Outcome) -> None:
         if outcome.kind == "done":
             done = await self.store.settle_item(item.id, state=ItemState.DONE, from_states=[ItemState.IN_FLIGHT],
                                                 result="done", attempt_id=attempt_id, error="",
@@ -304,7 +370,6 @@ class Outbox:
             await self._dead(item, attempt_id, outcome, outcome.error)
         else:
             await self._unknown(item, attempt_id, outcome)
-        return True
 
     async def _retry_later(self, item: WorkItem, attempt_id: int | None, outcome: Outcome,
                            result: str) -> WorkItem | None:

@@ -353,3 +353,90 @@ async def test_bad_items_are_refused_with_the_field(store):
         await box.enqueue("c", "CallJournal", {"when": object()})
     assert err.value.location.field == "payload"
     assert await store.items() == []
+
+
+async def wait_until(predicate, timeout=5.0):
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not await predicate():
+        assert loop.time() < end, "condition not reached in time"
+        await asyncio.sleep(0.01)
+
+
+async def test_a_second_deskline_stands_by_and_takes_over_when_the_first_stops(tmp_path):
+    path = tmp_path / "d.sqlite3"
+    first_sent, second_sent = [], []
+
+    def executor(sent):
+        async def execute(item):
+            sent.append(item.call_id)
+            return Outcome.done()
+        return execute
+
+    async with Store(path) as s1, Store(path) as s2:
+        first = Outbox(s1, executor(first_sent), poll_interval=0.05)
+        second = Outbox(s2, executor(second_sent), poll_interval=0.05)
+        t1 = asyncio.create_task(first.run())
+        await wait_until(lambda: _true(first._leased))
+        t2 = asyncio.create_task(second.run())
+        await second.enqueue("c1", "CallJournal")
+        await wait_until(lambda: _done(s1, 1))
+        assert second.delivered_by == first.runner_id and first_sent == ["c1"] and second_sent == []
+        assert await first.stop() is True
+        await t1
+        await second.enqueue("c2", "CallJournal")
+        await wait_until(lambda: _done(s2, 2))
+        assert second_sent == ["c2"] and second.delivered_by is None
+        await second.stop()
+        await t2
+
+
+async def _true(value):
+    return bool(value)
+
+
+async def _done(store, n):
+    return (await store.counts()).done == n
+
+
+async def test_a_stale_lease_is_taken_over_and_what_it_left_in_flight_is_recovered(tmp_path):
+    path = tmp_path / "d.sqlite3"
+    clock = Clock()
+    async with Store(path) as s:
+        dead_runner = Outbox(s, FakeHelpdesk(), clock=clock)
+        item = await dead_runner.enqueue("c1", "CallJournal")
+        assert await s.hold_runner("crashed host pid 1", 60, clock.now) is None
+        await s.claim_item(item.id)
+        helpdesk = FakeHelpdesk()
+        box = Outbox(s, helpdesk, clock=clock, poll_interval=0.01)
+        task = asyncio.create_task(box.run())
+        await asyncio.sleep(0.05)
+        assert box.delivered_by == "crashed host pid 1" and (await s.item(item.id)).state is ItemState.IN_FLIGHT
+        clock.now += 61  # the crashed runner never renewed its lease
+        await wait_until(lambda: _state(s, item.id, ItemState.ATTENTION))
+        assert helpdesk.sent == [] and box.delivered_by is None
+        await box.stop()
+        await task
+
+
+async def _state(store, item_id, state):
+    return (await store.item(item_id)).state is state
+
+
+async def test_stop_lets_the_attempt_in_progress_finish(store):
+    release = asyncio.Event()
+
+    async def slow(item):
+        await release.wait()
+        return Outcome.done()
+
+    box = Outbox(store, slow, poll_interval=0.01)
+    task = asyncio.create_task(box.run())
+    item = await box.enqueue("c1", "CallJournal")
+    await wait_until(lambda: _state(store, item.id, ItemState.IN_FLIGHT))
+    assert await box.stop(grace=0.05) is False  # still sending
+    release.set()
+    assert await box.stop(grace=1) is True
+    await asyncio.wait_for(task, 1)
+    assert (await store.item(item.id)).state is ItemState.DONE
+    assert await store.hold_runner("someone else", 60, 0) is None  # the lease was released

@@ -322,3 +322,19 @@ async def test_export_honours_the_filter_and_rejects_unknown_formats(store, tmp_
     with pytest.raises(StoreError) as err:
         await store.export(tmp_path / "missing-dir" / "h.csv")
     assert "missing-dir" in str(err.value)
+
+
+async def test_prune_forgets_old_finished_calls_but_keeps_open_work(store):
+    from engine.store import ItemState
+
+    await store.record_calls([call("old-done", 10), call("old-open", 11), call("old-bare", 12), call("new", 500)])
+    done, _ = await store.add_item(key="k1", call_id="old-done", scenario="CallJournal", request="", payload={},
+                                   resend_safe=False, max_attempts=3)
+    await store.claim_item(done.id)
+    await store.settle_item(done.id, state=ItemState.DONE, from_states=[ItemState.IN_FLIGHT], result="done")
+    await store.add_item(key="k2", call_id="old-open", scenario="CallJournal", request="", payload={},
+                         resend_safe=False, max_attempts=3)
+    assert await store.prune(older_than=100) == 2
+    assert sorted(c.call_id for c in await store.history(None)) == ["new", "old-open"]
+    assert [i.call_id for i in await store.items()] == ["old-open"]
+    assert await store.attempts(done.id) == []

@@ -182,14 +182,20 @@ class Store:
         db.execute("BEGIN IMMEDIATE")
         try:
             yield db
+            db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
-        db.execute("COMMIT")
 
     def _open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self._conn is not None:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the folder of the database: {exc.strerror or exc}",
+                             Location(file=str(self.path))) from None
         db = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
         try:
             db.row_factory = sqlite3.Row
@@ -243,6 +249,8 @@ class Store:
         if self._conn is not None:
             try:
                 self._conn.execute("PRAGMA optimize")
+            except sqlite3.Error:
+                pass  # only a hint for the query planner; a damaged file was reported already
             finally:
                 self._conn.close()
                 self._conn = None
@@ -478,13 +486,46 @@ class Store:
             return OutboxCounts(**{state: n for state, n in rows if state in OutboxCounts.__dataclass_fields__})
         return await self._run(run)
 
-    async def forget_done(self, older_than: float) -> int:
-        """Delete done items (and their attempts) last updated before *older_than*."""
+    async def prune(self, older_than: float) -> int:
+        """Forget calls that started before *older_than* and the finished items of them.
+
+        A call keeps its place while any of its items still needs work or a
+        decision (pending, in flight, failed, dead, attention): nothing the
+        operator has not seen through is deleted.  Returns the calls deleted.
+        """
+        finished = (ItemState.DONE.value, ItemState.DROPPED.value)
+
         def run() -> int:
             with self._write() as db:
-                return db.execute("DELETE FROM outbox WHERE state = ? AND updated_at < ?",
-                                  (ItemState.DONE.value, older_than)).rowcount
+                old = [r[0] for r in db.execute(
+                    "SELECT call_id FROM calls c WHERE coalesce(started_at, updated_at) < ? AND NOT EXISTS"
+                    " (SELECT 1 FROM outbox o WHERE o.call_id = c.call_id AND o.state NOT IN (?, ?))",
+                    (older_than, *finished))]
+                for call_id in old:
+                    db.execute("DELETE FROM outbox WHERE call_id = ?", (call_id,))
+                    db.execute("DELETE FROM calls WHERE call_id = ?", (call_id,))
+                return len(old)
         return await self._run(run)
+
+    # -- the outbox runner's lease ------------------------------------------------------------------
+    async def hold_runner(self, holder: str, ttl: float, now: float) -> str | None:
+        """Take or renew the outbox lease for *holder*; returns ``None``, or who holds it instead."""
+        def run() -> str | None:
+            with self._write() as db:
+                row = db.execute("SELECT holder, expires_at FROM runner WHERE id = 1").fetchone()
+                if row is not None and row["holder"] != holder and row["expires_at"] > now:
+                    return row["holder"]
+                db.execute("INSERT INTO runner (id, holder, expires_at) VALUES (1, ?, ?)"
+                           " ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at",
+                           (holder, now + ttl))
+                return None
+        return await self._run(run)
+
+    async def release_runner(self, holder: str) -> None:
+        def run() -> None:
+            with self._write() as db:
+                db.execute("DELETE FROM runner WHERE id = 1 AND holder = ?", (holder,))
+        await self._run(run)
 
     # -- export -------------------------------------------------------------------------------------
     async def export(self, dest: str | Path, fmt: str = "csv", *, filter: HistoryFilter | str | None = None,

@@ -74,6 +74,13 @@ MIGRATIONS: tuple[str, ...] = (
         trace_id        TEXT NOT NULL DEFAULT ''
     );
     CREATE INDEX attempts_item ON attempts (item_id, number);
+
+    -- Who delivers the outbox: one runner per database, by a renewed lease.
+    CREATE TABLE runner (
+        id              INTEGER PRIMARY KEY CHECK (id = 1),
+        holder          TEXT NOT NULL,
+        expires_at      REAL NOT NULL
+    );
     """,
 )
 
