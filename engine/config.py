@@ -539,6 +539,8 @@ class _Layers:
 
     def apply_overrides(self, overrides: Mapping[str, Any]) -> None:
         for key, value in _flatten(overrides).items():
+            if value is None:  # a flag that was not given
+                continue
             loc = Location(file="command line", field=key)
             try:
                 section, name = _split_key(key)

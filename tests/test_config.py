@@ -58,7 +58,8 @@ def test_layers_defaults_file_env_flags(env, tmp_path):
     config = load_config(env=env)
     assert (config.http.read_timeout, config.http.retries) == (6.5, 2)
     assert config.source_of("http.read_timeout") == "env DESKLINE_HTTP__READ_TIMEOUT"
-    config = load_config(env=env, overrides={"http.read_timeout": "8", "pbx": {"mode": "simulator"}})
+    config = load_config(env=env, overrides={"http.read_timeout": "8", "pbx": {"mode": "simulator"},
+                                             "http.retries": None})  # None: a flag that was not given
     assert (config.http.read_timeout, config.pbx.mode, config.http.retries) == (8.0, "simulator", 2)
     assert config.source_of("http.read_timeout") == config.source_of("pbx.mode") == "command line"
     assert config.get("http.retries") == 2
