@@ -194,6 +194,7 @@ class Outbox:
         self.runner_id = f"{socket.gethostname()} pid {os.getpid()} {uuid.uuid4().hex[:8]}"
         self.delivered_by: str | None = None  # another runner delivering this database's outbox
         self._leased = False
+        self._renewed_at = float("-inf")
         self._stopping = False
         self._idle = asyncio.Event()
         self._idle.set()
@@ -255,23 +256,22 @@ class Outbox:
                 out.append(settled)
         return out
 
-    async def run_due(self, limit: int = 50) -> int:
-        """Run every item that is due now (in due order); returns how many attempts were made."""
+    async def run_due(self, limit: int | None = None) -> int:
+        """Run the items that are due now, one by one in due order; returns how many attempts were made.
+
+        Each round claims the first ready item afresh, so an item freed by
+        the one before (the journal after its ticket) runs in the same call.
+        """
         made = 0
-        while True:
-            batch = await self.store.due_items(self.clock(), limit)
-            progressed = False
-            for item in batch:
-                if self._stopping:
-                    return made
-                if self._leased and not await self._renew():
-                    return made  # another runner took over (we stalled past the lease)
-                if await self._attempt(item):
-                    made += 1
-                    progressed = True
-            # Another round picks up items this one freed (later items of the same call).
-            if not progressed:
-                return made
+        while not self._stopping and (limit is None or made < limit):
+            if self._leased and not await self._renew(lazily=True):
+                break  # another runner took over (we stalled past the lease)
+            claimed = await self.store.claim_next(self.clock())
+            if claimed is None:
+                break
+            await self._attempt(*claimed)
+            made += 1
+        return made
 
     async def run(self) -> None:
         """Deliver items as they become due, until cancelled.
@@ -286,7 +286,7 @@ class Outbox:
             while not self._stopping:
                 self._wake.clear()
                 timeout = self.poll_interval
-                if await self._renew():
+                if await self._renew(lazily=self._leased):
                     if not self._leased:
                         self._leased = True
                         await self.recover()
@@ -308,10 +308,18 @@ class Outbox:
                 except Exception:  # the lease simply expires
                     log.debug("could not release the outbox lease", exc_info=True)
 
-    async def _renew(self) -> bool:
-        """Take or renew the runner lease; remembers who holds it otherwise."""
-        other = await self.store.hold_runner(self.runner_id, self.lease_ttl, self.clock())
+    async def _renew(self, *, lazily: bool = False) -> bool:
+        """Take or renew the runner lease; remembers who holds it otherwise.
+
+        *lazily*: skip the write while the lease is younger than a third of its term.
+        """
+        now = self.clock()
+        if lazily and self.delivered_by is None and now - self._renewed_at < self.lease_ttl / 3:
+            return True
+        other = await self.store.hold_runner(self.runner_id, self.lease_ttl, now)
         self.delivered_by = other
+        if other is None:
+            self._renewed_at = now
         return other is None
 
     async def stop(self, grace: float = 10.0) -> bool:
@@ -332,11 +340,8 @@ class Outbox:
         """Look for due items now (e.g. after the helpdesk came back)."""
         self._wake.set()
 
-    async def _attempt(self, item: WorkItem) -> bool:
-        claimed = await self.store.claim_item(item.id)
-        if claimed is None:
-            return False
-        item, attempt_id = claimed
+    async def _attempt(self, item: WorkItem, attempt_id: int) -> None:
+        """Send a claimed item and record how it ended."""
         self._emit("sending", item)
         self._idle.clear()
         try:
@@ -354,7 +359,6 @@ class Outbox:
             await self._settle(item, attempt_id, outcome)
         finally:
             self._idle.set()
-        return True
 
     async def _settle(self, item: WorkItem, attempt_id: int, outcome: Outcome) -> None:
         if outcome.kind == "done":
