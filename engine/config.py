@@ -227,7 +227,7 @@ class Config:
     secrets_file: Path | None = None
     config_dir: Path = field(default_factory=lambda: config_dir())
     data_dir: Path = field(default_factory=lambda: data_dir())
-    sources: dict[str, str] = field(default_factory=dict, repr=False)
+    sources: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def get(self, key: str) -> Any:
         """A setting by its dotted key (``"http.read_timeout"``)."""

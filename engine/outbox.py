@@ -49,7 +49,9 @@ a helpdesk's ``Retry-After``, and stop at ``max_attempts`` (the item goes
 
 The executor is injected: ``execute(item) -> Outcome``, an async callable
 that runs the item's scenario (the runtime's flows) and says how it ended.
-An exception from it counts as an unknown outcome.  UI code subscribes to
+An exception from it counts as an unknown outcome.  Shut down with
+``await outbox.stop()`` (then await or cancel the :meth:`Outbox.run` task)
+before closing the store.  UI code subscribes to
 :class:`OutboxEvent` (queued, duplicate, sending, sent, retrying, dead,
 attention, resolved) and reads :meth:`Outbox.counts`.
 """
