@@ -262,6 +262,15 @@ class Config:
         """The PBX time zone (``None``: this host's)."""
         return zoneinfo.ZoneInfo(self.pbx.timezone) if self.pbx.timezone else None
 
+    def field_values(self) -> dict[str, str]:
+        """The template's field values from ``[helpdesk] fields_file`` (empty without one)."""
+        if not self.helpdesk.fields_file:
+            return {}
+        path = Path(self.helpdesk.fields_file).expanduser()
+        if not path.is_absolute() and self.file is not None:
+            path = self.file.parent / path  # relative to the config file, like every path in it
+        return load_field_values(path)
+
     def save(self, key: str, value: Any) -> Path:
         """:func:`save_setting` into this config's own file."""
         return save_setting(key, value, path=self.locate().config_file)
@@ -601,6 +610,38 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
     sections = {name: cls(**layers.values[name]) for name, cls in SECTIONS.items()}
     return Config(**sections, keymap=layers.keymap, file=used_file or file, secrets_file=secrets,
                   config_dir=config_dir(env), data_dir=data_dir(env), sources=layers.sources)
+
+
+# Field names that hold a credential (the template's password-type fields usually match).
+SECRET_FIELD = re.compile(r"pass(word|wd)?|secret|token|api[-_]?key|apikey|credential|private", re.IGNORECASE)
+
+
+def load_field_values(path: Path) -> dict[str, str]:
+    """Read a template field values file: a TOML table of ``name = value`` (numbers and booleans as text).
+
+    A file that holds a credential (a field named like a password, token or
+    key) must be readable by its owner only.
+    """
+    data, lines, _ = _read_toml(path)
+    values: dict[str, str] = {}
+    errors: list[ConfigError] = []
+    for name, value in data.items():
+        loc = Location(file=str(path), line=lines.line(name), field=name)
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, (int, float)):
+            value = str(value)
+        if not isinstance(value, str):
+            errors.append(ConfigError(f"a field value is text, got {_describe(value)}", loc))
+            continue
+        if value and SECRET_FIELD.search(name) and _others_can_read(path):
+            errors.append(ConfigError(f"a credential in a file others can read; run 'chmod 600 {path}'", loc))
+            continue
+        values[name] = value
+    if errors:
+        first, *more = errors
+        raise ConfigError(first.message, first.location, first.excerpt, more=more)
+    return values
 
 
 # -- writing -----------------------------------------------------------------------------------------
