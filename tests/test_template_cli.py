@@ -84,6 +84,8 @@ def test_store_commands(capsys, tmp_path):
     assert main(["template", "list"]) == 0
     out, err = capsys.readouterr()
     assert "full_desk" in out and "copy1" in out and "logo 150x150" in out and "2 of 10" in err
+    assert main(["template", "show", "copy1"]) == 0
+    assert "Name: Full Desk (copy)" in capsys.readouterr().out
     assert main(["template", "export", "copy1", str(tmp_path / "out")]) == 0
     assert (tmp_path / "out" / "copy1.xml").exists()
     assert main(["template", "delete", "copy1"]) == 0
