@@ -41,7 +41,7 @@ def _show(args) -> int:
 
     try:
         path = Path(args.file)
-        if not path.exists() and "/" not in args.file and _store().names().count(args.file):
+        if not path.exists() and "/" not in args.file and args.file in _store().names():
             path = _store().path(args.file)  # a stored template by name
         template = load_template(path)
     except LocatedError as exc:
