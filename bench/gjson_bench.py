@@ -66,7 +66,7 @@ PATHS = [
 
 def run_deskline(text: str) -> list[str]:
     doc = deskline_gjson.parse(text)
-    return [doc.get(p).string for p in PATHS]
+    return [r.string for r in doc.get_many(*PATHS)]
 
 
 def make_gjson_py():

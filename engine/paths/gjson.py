@@ -89,6 +89,7 @@ def add_modifier(name: str, fn: Callable[[str, str], str]) -> None:
     MODIFIERS[name] = fn
     _compile.cache_clear()
     _PLANS.clear()
+    _BATCHES.clear()
 
 
 def modifier_exists(name: str) -> bool:
@@ -204,7 +205,32 @@ class Document:
         return self._result(kind, val)
 
     def get_many(self, *paths: str) -> list[Result]:
-        return [self.get(p) for p in paths]
+        """One Result per path, like ``[self.get(p) for p in paths]`` but faster.
+
+        Projections over the same array (``data.#.id``, ``data.#.name``, ...,
+        the usual shape of a template's field mapping) are answered in one
+        pass over its elements.
+        """
+        if not self._tree or len(paths) < 2:
+            return [self.get(p) for p in paths]
+        batch = _BATCHES.get(paths)
+        if batch is None:
+            batch = _batch_plan(paths)
+        singles, groups = batch
+        out: list = [None] * len(paths)
+        get = self.get
+        for i in singles:
+            out[i] = get(paths[i])
+        for first, indexes, rests in groups:
+            try:
+                answers = _batch_project(self, first, rests)
+            except _Fallback:
+                for i in indexes:
+                    out[i] = get(paths[i])
+                continue
+            for i, raw in zip(indexes, answers):
+                out[i] = Result(JSON, raw)
+        return out
 
     # -- tree value -> Result
 
@@ -322,6 +348,87 @@ def _compile(path: str):
 
 
 _PLANS: dict = {}
+
+
+def _projection_shape(path: str):
+    """(key, rest) when ``path`` is ``key.#.rest`` with rest starting with a key, else None."""
+    steps = _compile(path)
+    if (steps is not None and len(steps) == 2 and steps[0][0] == _S_KEY
+            and steps[1][0] == _S_PROJECT and steps[1][1][0][0] == _S_KEY):
+        return (steps[0][1], steps[1][1])
+    return None
+
+
+_BATCHES: dict = {}
+
+
+def _batch_plan(paths: tuple):
+    """(single path indexes, [(key, indexes, rests)]) for :meth:`Document.get_many`."""
+    grouped: dict = {}
+    singles = []
+    for i, path in enumerate(paths):
+        shape = _projection_shape(path)
+        if shape is None:
+            singles.append(i)
+        else:
+            grouped.setdefault(shape[0], []).append((i, shape[1]))
+    groups = []
+    for first, items in grouped.items():
+        if len(items) == 1:
+            singles.append(items[0][0])
+        else:
+            groups.append((first, [i for i, _ in items], [rest for _, rest in items]))
+    plan = (singles, groups)
+    if len(_BATCHES) > 1024:
+        _BATCHES.clear()
+    _BATCHES[paths] = plan
+    return plan
+
+
+def _batch_project(doc: "Document", first: str, rests: list) -> list:
+    """The raw arrays of ``first.#.rest`` for every rest, in one pass over the array."""
+    root = doc._root
+    if root.__class__ is not tuple:
+        raise _Fallback
+    arr = _member(root, first, doc)
+    if arr.__class__ is not list:
+        raise _Fallback
+    plain = doc._escapes < 2
+    parts: list = [[] for _ in rests]
+    specs = [(rest[0][1], rest if len(rest) > 1 else None, part.append) for rest, part in zip(rests, parts)]
+    for el in arr:
+        cls = el.__class__
+        d = None
+        if cls is tuple:
+            d = dict(el)
+            if len(d) != len(el):
+                d = None  # duplicate keys: take the general road for this element
+        elif cls is not list:
+            if cls is str and ("[" in el or "{" in el):
+                raise _Fallback
+            continue
+        if d is None:
+            for j, rest in enumerate(rests):
+                kind, v = _eval(el, rest, 0, doc)
+                if kind != _K_NONE:
+                    parts[j].append(_kind_raw(kind, v, doc))
+            continue
+        get = d.get
+        for key, deep, append in specs:
+            v = get(key, _MISSING)
+            if v is _MISSING:
+                continue
+            if deep is not None:
+                kind, v = _eval(v, deep, 1, doc)
+                if kind != _K_VALUE:
+                    if kind != _K_NONE:
+                        append(_kind_raw(kind, v, doc))
+                    continue
+            if plain and v.__class__ is str:
+                append(_encode_basestring(v))
+            else:
+                append(_raw_of(v, doc))
+    return ["[" + ",".join(p) + "]" for p in parts]
 
 
 def _make_plan(path: str):
@@ -674,10 +781,20 @@ def _query(arr: list, step: tuple, doc: Document):
     num_op = _NUMBER_OPS.get(op) if simple else None
     str_op = _STRING_OPS.get(op) if simple else None
     parts = []
+    qkey = qsteps[0][1] if len(qsteps) == 1 and qsteps[0][0] == _S_KEY else None
     for el in arr:
         cls = el.__class__
         if cls is tuple or cls is list:
-            kind, v = _eval(el, qsteps, 0, doc)
+            if cls is tuple and qkey is not None:
+                # ``#(key op value)`` on an object, inlined
+                for k, v in el:
+                    if k == qkey:
+                        kind = _K_VALUE
+                        break
+                else:
+                    kind, v = _K_NONE, None
+            else:
+                kind, v = _eval(el, qsteps, 0, doc)
             if kind == _K_VALUE:
                 vcls = v.__class__
                 if vcls is int and num_op is not None:
