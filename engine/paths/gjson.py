@@ -395,7 +395,11 @@ def _batch_project(doc: "Document", first: str, rests: list) -> list:
         raise _Fallback
     plain = doc._escapes < 2
     parts: list = [[] for _ in rests]
-    specs = [(rest[0][1], rest if len(rest) > 1 else None, part.append) for rest, part in zip(rests, parts)]
+    specs = []
+    for rest, part in zip(rests, parts):
+        deep = rest if len(rest) > 1 else None
+        keys = rest[1:] if deep and all(st[0] == _S_KEY for st in rest) else None
+        specs.append((rest[0][1], deep, keys, part.append))
     for el in arr:
         cls = el.__class__
         d = None
@@ -414,11 +418,34 @@ def _batch_project(doc: "Document", first: str, rests: list) -> list:
                     parts[j].append(_kind_raw(kind, v, doc))
             continue
         get = d.get
-        for key, deep, append in specs:
+        for key, deep, keys, append in specs:
             v = get(key, _MISSING)
             if v is _MISSING:
                 continue
-            if deep is not None:
+            if keys is not None:
+                # the rest is keys and indexes only: walk it inline
+                last = len(keys) - 1
+                for n, (_, k, idx) in enumerate(keys):
+                    c = v.__class__
+                    if c is tuple:
+                        if n == last:
+                            for kk, x in v:
+                                if kk == k:
+                                    v = x
+                                    break
+                            else:
+                                v = _MISSING
+                        else:
+                            v = _member(v, k, doc)
+                    elif c is list and idx is not None and idx < len(v):
+                        v = v[idx]
+                    else:
+                        v = _MISSING
+                    if v is _MISSING:
+                        break
+                if v is _MISSING:
+                    continue
+            elif deep is not None:
                 kind, v = _eval(v, deep, 1, doc)
                 if kind != _K_VALUE:
                     if kind != _K_NONE:
