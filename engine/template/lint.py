@@ -351,9 +351,13 @@ class Linter:
             return
         try:
             parsed = mod.parse_credential_format(cred.value or "")
-        except Exception as exc:  # the parser reports a bad format by raising
-            self.add(error(f"Base64EncodedCredential: {getattr(exc, 'message', exc)}", self.at(cred.ref, "Value"),
-                           "credential-format"))
+        except Exception as exc:  # the parser reports a bad format by raising a located error
+            value = cred.value or ""
+            loc = getattr(exc, "location", None)
+            text = _Text(cred.ref, "Value", value, "Base64EncodedCredential", AUTH)
+            where = (self.at_value(text, _text_index(value, loc.line or 1, loc.col or 1)) if loc is not None
+                     else self.at(cred.ref, "Value"))
+            self.add(error(f"Base64EncodedCredential: {getattr(exc, 'message', exc)}", where, "credential-format"))
             return
         for name in _credential_names(parsed):
             if name not in self.field_names:
@@ -566,7 +570,9 @@ class Linter:
             if not (url or json_body):
                 return
             try:
-                rendered = expr.render(value, V.sample_data(available))
+                context = "url" if url else ("json" if json_body == "error" or (
+                    json_body == "guess" and value.lstrip().startswith(("{", "["))) else "text")
+                rendered = expr.render(value, V.sample_data(available), context=context)
             except Exception as exc:
                 self.add(error(f"{text.label}: rendering with sample values failed: {getattr(exc, 'message', exc)}",
                                self.at(text.ref, text.attribute), "render-failed"))
@@ -607,26 +613,26 @@ class Linter:
                          self.at(text.ref, text.attribute), "invalid-json"))
 
     def check_path(self, text: _Text, names: set[str]) -> None:
-        """GJSON syntax of an output path (comma-separated alternatives, may contain {{.Phone}})."""
+        """Syntax of an output path: comma-separated alternatives, GJSON or ``$`` JSONPath, may hold {{.Phone}}."""
         gjson = self.engines.gjson
         if gjson is None or not hasattr(gjson, "path_problems"):
             self._note_unavailable("GJSON path syntax", self.at(text.ref, text.attribute))
             return
-        value = text.value
-        if "{{" in value:
-            expr = self.engines.expr
-            if expr is None:
-                self._note_unavailable("template syntax", self.at(text.ref, text.attribute))
-                return
-            self.check_text(text, names)
-            try:
-                value = expr.render(value, V.sample_data(V.with_aliases(names)))
-            except Exception:
-                return
-            offsets = None  # positions no longer line up with the source after rendering
-        else:
-            offsets = True
-        for alt, start in self._alternatives(value):
+        if "{{" in text.value:
+            self.check_text(text, names)  # template syntax and variables of the embedded references
+        mapping = self.engines.mapping
+        for alt, start in self._alternatives(text.value):
+            if alt.startswith("$"):
+                self._check_jsonpath(text, alt, start)
+                continue
+            exact = "{{" not in alt
+            if not exact:
+                if mapping is None or not hasattr(mapping, "substitute_path_variables"):
+                    continue
+                try:
+                    alt = mapping.substitute_path_variables(alt, V.sample_data(V.with_aliases(names)))
+                except Exception:
+                    continue
             try:
                 problems = list(gjson.path_problems(alt))
             except Exception as exc:
@@ -635,28 +641,38 @@ class Linter:
                 return
             for pr in problems:
                 col = int(getattr(pr, "col", 0) or 0)
-                where = (self.at_value(text, start + max(col - 1, 0)) if offsets
-                         else self.at(text.ref, text.attribute))
+                where = self.at_value(text, start + (max(col - 1, 0) if exact else 0))
                 self.add(error(f"{text.label}: GJSON path {alt!r}: {getattr(pr, 'message', pr)}", where,
                                "gjson-syntax"))
 
+    def _check_jsonpath(self, text: _Text, alt: str, start: int) -> None:
+        try:
+            from jsonpath_ng.ext import parse as jsonpath_parse
+        except ImportError:
+            return
+        try:
+            jsonpath_parse(alt)
+        except Exception as exc:  # jsonpath-ng raises assorted exception types
+            self.add(error(f"{text.label}: JSONPath {alt!r}: {exc}", self.at_value(text, start), "jsonpath-syntax"))
+
     def _alternatives(self, value: str) -> list[tuple[str, int]]:
+        """The comma-separated alternatives of a path spec with their offsets in *value*."""
         mapping = self.engines.mapping
+        parts = None
         if mapping is not None and hasattr(mapping, "split_alternatives"):
             try:
-                parts = list(mapping.split_alternatives(value))
+                parts = [str(p) for p in mapping.split_alternatives(value)]
             except Exception:
                 parts = None
-            if parts is not None:
-                out, cursor = [], 0
-                for part in parts:
-                    text = part if isinstance(part, str) else str(getattr(part, "path", getattr(part, "text", part)))
-                    start = value.find(text, cursor)
-                    start = cursor if start < 0 else start
-                    out.append((text, start))
-                    cursor = start + len(text)
-                return out
-        return [(value, 0)]
+        if parts is None:
+            parts = [value.strip()] if value.strip() else []
+        out, cursor = [], 0
+        for part in parts:
+            start = value.find(part, cursor)
+            start = cursor if start < 0 else start
+            out.append((part, start))
+            cursor = start + len(part)
+        return out
 
     # -- per scenario -------------------------------------------------------------------------------
     def check_contact_scenarios(self) -> None:
