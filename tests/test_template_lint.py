@@ -375,3 +375,18 @@ def test_header_templates_are_checked():
     text = edit('Value="{{.region}}"', 'Value="{{.regoin}}"')
     [f] = [f for f in lint_text(text) if f.code == "unknown-variable"]
     assert "regoin" in f.message and "X-Region" in f.location.field
+
+
+def test_contact_search_must_use_the_number_or_search_value():
+    text = edit("api/contacts?phone={{UrlEncode .Phone}}", "api/contacts?phone=1")
+    [f] = [f for f in lint_text(text) if f.code == "search-input"]
+    assert "Contacts" in f.message and f.location.line == line_of(text, "api/contacts?phone=1")
+    body = edit("api/contacts?phone={{UrlEncode .Phone}}\">\n          <Parameters>",
+                "api/contacts\">\n          <Parameters>\n<Parameter Name=\"phone\" Type=\"Query\" Value=\"{{.CallerNumber}}\" />")
+    assert "search-input" not in codes(lint_text(body))
+
+
+def test_paging_url_must_use_the_paging_variable():
+    text = edit("api/users?page={{.Page}}&amp;per_page={{.PageSize}}", "api/users?per_page={{.PageSize}}")
+    [f] = [f for f in lint_text(text) if f.code == "pagination"]
+    assert "{{.Page}}" in f.message and f.location.field.endswith("Request[GetUsers]@URLFormat")

@@ -519,6 +519,16 @@ class Linter:
             self.add(error(f"Outputs Next={req.next!r} names no request of Scenario Common", self.at(ob, "Next"),
                            "unknown-next"))
 
+    def referenced(self, text: str) -> set[str] | None:
+        """Top-level variable names a template string reads (None when engine.expr is unavailable)."""
+        expr = self.engines.expr
+        if expr is None or not hasattr(expr, "referenced_variables"):
+            return None
+        try:
+            return {str(r.name) for r in expr.referenced_variables(text)}
+        except Exception:
+            return None
+
     def _json_content_type(self, req: Request) -> bool:
         headers = list(self.t.auth.headers) + list(req.headers)
         for h in headers:
@@ -684,7 +694,13 @@ class Linter:
                 self.add(error(f"Scenario {sid} has no <Request> (one per contact type)", self.at(sc.ref),
                                "missing-request"))
             mapped_all: set[str] = set()
+            inputs = ("Phone", "CallerNumber") if sid == CONTACT_MATCH else ("SearchValue",)
             for req in sc.requests:
+                used = self.referenced("\n".join([req.url, *(p.value or "" for p in req.parameters)]))
+                if used is not None and req.url.strip() and not used & set(inputs):
+                    self.add(warning(f"contact type {req.name!r}: the request never uses {{{{.{inputs[0]}}}}}, so "
+                                     "every search returns the same contacts", self.at(req.ref, "URLFormat"),
+                                     "search-input"))
                 mapped = {canonical_field(n) for n in self.request_outputs(req)}
                 mapped_all |= mapped
                 for need in ("ContactId", "FirstName"):
@@ -767,6 +783,12 @@ class Linter:
         if pg.next_path.strip():
             p = values["NextPath"]
             self.check_path(_Text(p.ref, "Value", p.value or "", "pagination NextPath", USER_ASSOCIATION), set())
+        needs = {"page": ("Page", "Offset"), "offset": ("Offset", "Page"), "cursor": ("Cursor",)}.get(pg.mode)
+        for req in sc.requests[:1]:
+            used = self.referenced(req.url)
+            if needs and used is not None and not used & set(needs):
+                self.add(warning(f"pagination Mode {pg.mode} but the URL does not use {{{{.{needs[0]}}}}}; every page "
+                                 "would fetch the same users", self.at(req.ref, "URLFormat"), "pagination"))
         if pg.mode in ("page", "offset") and pg.page_size is None:
             self.add(warning(f"pagination Mode {pg.mode} without PageSize: paging stops only on an empty page",
                              pg.location, "pagination"))
