@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from engine.template import parse_template
+from engine.template import load_template, parse_template
 from engine.template import lint as lint_module
 from engine.template.findings import Severity
 from engine.template.lint import exit_code, lint_file, lint_template
@@ -311,9 +311,17 @@ def test_aliases_outputs_and_next_scope_are_available():
 
 
 def test_invalid_url_after_sample_rendering():
-    text = edit('URLFormat="https://{{.domain}}/api/calls"', 'URLFormat="{{.domain}}/api/calls"')
+    text = edit('URLFormat="https://{{.domain}}/api/calls"', 'URLFormat="htps://{{.domain}}/api/calls"')
     [f] = [f for f in lint_text(text) if f.code == "invalid-url"]
-    assert "after sample rendering" in f.message and "sample/api/calls" in f.message
+    assert "after sample rendering" in f.message and "htps://sample/api/calls" in f.message
+
+
+def test_a_field_that_starts_the_url_is_sampled_as_a_base_url_unless_its_default_says_otherwise():
+    base = edit('URLFormat="https://{{.domain}}/api/calls"', 'URLFormat="{{if .ContactId}}{{.domain}}/api/calls{{end}}"')
+    assert "invalid-url" not in codes(lint_text(base))
+    host = edit('Title="Domain" Key="domain" />', 'Title="Domain" Key="domain" Value="help.example.com" />', base)
+    [f] = [f for f in lint_text(host) if f.code == "invalid-url"]
+    assert "'help.example.com/api/calls'" in f.message
 
 
 def test_conditional_url_that_renders_empty_is_fine():
@@ -390,3 +398,20 @@ def test_paging_url_must_use_the_paging_variable():
     text = edit("api/users?page={{.Page}}&amp;per_page={{.PageSize}}", "api/users?per_page={{.PageSize}}")
     [f] = [f for f in lint_text(text) if f.code == "pagination"]
     assert "{{.Page}}" in f.message and f.location.field.endswith("Request[GetUsers]@URLFormat")
+
+
+SHIPPED = sorted((DATA.parent.parent / "templates").glob("*/template.xml"))
+
+
+def test_there_are_shipped_templates():
+    assert len(SHIPPED) >= 1
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.parent.name)
+def test_shipped_templates_lint_without_errors_and_round_trip(path, tmp_path):
+    findings = lint_file(path)
+    assert problems(findings, Severity.ERROR) == [], "\n".join(map(str, findings))
+    assert exit_code(findings) == 0
+    template = load_template(path)
+    template.save(tmp_path / "t.xml")
+    assert (tmp_path / "t.xml").read_bytes() == path.read_bytes()

@@ -519,6 +519,31 @@ class Linter:
             self.add(error(f"Outputs Next={req.next!r} names no request of Scenario Common", self.at(ob, "Next"),
                            "unknown-next"))
 
+    def samples(self, names: Iterable[str], url_text: str = "") -> dict[str, str]:
+        """Sample values: custom fields' defaults (never secrets); when *url_text* starts with a custom
+        field (``{{.base_url}}/api``), that field gets a sample URL."""
+        data = V.sample_data(names)
+        defaulted = set()
+        for f in self.t.custom_fields:
+            if f.name in data and not f.secret:
+                default = f.options[0] if f.options else f.value.strip()
+                if default:
+                    data[f.name] = default
+                    defaulted.add(f.name)
+        fields = [n for n in data if n in self.field_names and n not in defaulted]
+        if url_text.lstrip().startswith("{{") and fields and self.engines.expr is not None:
+            probe = dict(data)
+            for i, n in enumerate(fields):
+                probe[n] = f"zq{i}qz"
+            try:
+                out = self.engines.expr.render(url_text, probe, context="url").lstrip()
+            except Exception:
+                out = ""
+            m = re.match(r"zq(\d+)qz", out)
+            if m:
+                data[fields[int(m.group(1))]] = "https://sample.example"
+        return data
+
     def referenced(self, text: str) -> set[str] | None:
         """Top-level variable names a template string reads (None when engine.expr is unavailable)."""
         expr = self.engines.expr
@@ -582,7 +607,7 @@ class Linter:
             try:
                 context = "url" if url else ("json" if json_body == "error" or (
                     json_body == "guess" and value.lstrip().startswith(("{", "["))) else "text")
-                rendered = expr.render(value, V.sample_data(available), context=context)
+                rendered = expr.render(value, self.samples(available, value if url else ""), context=context)
             except Exception as exc:
                 self.add(error(f"{text.label}: rendering with sample values failed: {getattr(exc, 'message', exc)}",
                                self.at(text.ref, text.attribute), "render-failed"))
@@ -640,7 +665,7 @@ class Linter:
                 if mapping is None or not hasattr(mapping, "substitute_path_variables"):
                     continue
                 try:
-                    alt = mapping.substitute_path_variables(alt, V.sample_data(V.with_aliases(names)))
+                    alt = mapping.substitute_path_variables(alt, self.samples(V.with_aliases(names)))
                 except Exception:
                     continue
             try:
@@ -696,7 +721,8 @@ class Linter:
             mapped_all: set[str] = set()
             inputs = ("Phone", "CallerNumber") if sid == CONTACT_MATCH else ("SearchValue",)
             for req in sc.requests:
-                used = self.referenced("\n".join([req.url, *(p.value or "" for p in req.parameters)]))
+                used = self.referenced("\n".join([req.url, *(p.value or "" for p in req.parameters),
+                                                    *(o.path for o in req.outputs)]))
                 if used is not None and req.url.strip() and not used & set(inputs):
                     self.add(warning(f"contact type {req.name!r}: the request never uses {{{{.{inputs[0]}}}}}, so "
                                      "every search returns the same contacts", self.at(req.ref, "URLFormat"),
