@@ -266,3 +266,10 @@ def test_removing_attributes_keeps_the_tag_layout():
     assert alone.without_attribute(0, "Name").to_bytes() == b'<Information\n    Key="b"\n/>'
     assert alone.without_attribute(0, "Key").to_bytes() == b'<Information\n    Name="a"\n/>'
     assert alone.without_attribute(0, "Nope") is alone
+
+
+def test_xml_errors_name_the_element():
+    data = (b'<Information>\n  <Output Name="B" Path="identities.#(type=="phone")#|1.value"></Output>\n</Information>')
+    assert _refusal(data).location.field == "Output@Path"
+    err = _refusal(b"<Information>\n  <Scenarios>\n    <Scenario Id='x'>\n  </Scenarios>\n</Information>")
+    assert err.location.field == "Scenario" and err.location.line == 4
