@@ -216,3 +216,20 @@ def test_get_many_on_duplicate_keys_and_escapes():
     got = gjson.parse(text).get_many(*paths)
     assert [r.string for r in got] == [gjson.get(text, p).string for p in paths]
     assert got[0].string == '[1,"caf\\u00e9"]'
+
+
+def test_bytes_input_and_bad_types():
+    assert gjson.get(b'{"a":"\xc3\xa9"}', "a").string == "é"
+    assert gjson.parse(bytearray(b'{"a":[1,2]}')).get("a.#").string == "2"
+    with pytest.raises(TypeError):
+        gjson.parse(42)
+
+
+def test_absurd_nesting_never_raises():
+    text = "[" * 2000 + "]" * 2000
+    doc = gjson.parse(text)
+    assert not doc.is_valid_json  # too deep for the tree: the scanner answers
+    assert doc.get("0.0.0").raw == text[3:-3]
+    for path in ("@pretty", "@valid", "@flatten:{\"deep\":true}"):
+        res = doc.get(path)  # Go's stack grows; Python's can't, so "missing" instead of a crash
+        assert res.type in ("Null", "JSON")

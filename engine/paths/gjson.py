@@ -62,7 +62,15 @@ def get(json_text: str, path: str) -> Result:
     best-effort or missing :class:`Result` (``.exists`` False, ``.type`` ``Null``).
     For many paths on one document, :func:`parse` once and call ``Document.get``.
     """
-    return _scan.get(json_text, path)
+    if json_text.__class__ is not str:
+        json_text = _text_of(json_text)
+    return _scan.safe_get(json_text, path)
+
+
+def _text_of(data) -> str:
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return bytes(data).decode("utf-8", "replace")
+    raise TypeError(f"JSON text must be str or bytes, not {type(data).__name__}")
 
 
 def get_many(json_text: str, *paths: str) -> list[Result]:
@@ -139,13 +147,16 @@ _MISSING = object()
 class Document:
     """A JSON text decoded once; :meth:`get` answers paths like :func:`get`.
 
-    ``text`` is the original JSON text.  Valid JSON whose root is an object or
-    array is decoded into a tree; anything else is answered by the scanner.
+    ``text`` is the original JSON text (bytes are decoded as UTF-8, bad
+    bytes replaced).  Valid JSON whose root is an object or array is decoded
+    into a tree; anything else is answered by the scanner.
     """
 
     __slots__ = ("text", "_root", "_tree", "_escapes", "_raw_map", "_neg_zero", "_dicts")
 
     def __init__(self, json_text: str) -> None:
+        if json_text.__class__ is not str:
+            json_text = _text_of(json_text)
         self.text = json_text
         self._tree = False
         self._root = None
@@ -196,7 +207,7 @@ class Document:
                     return plan(self)
                 except _Fallback:
                     pass
-        return _scan.get(self.text, path)
+        return _scan.safe_get(self.text, path)
 
     def _run(self, steps: tuple) -> Result:
         kind, val = _eval(self._root, steps, 0, self)
