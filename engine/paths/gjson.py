@@ -374,7 +374,7 @@ _BATCHES: dict = {}
 
 
 def _batch_plan(paths: tuple):
-    """(single path indexes, [(key, indexes, rests)]) for :meth:`Document.get_many`."""
+    """(single path indexes, [(key, indexes, specs)]) for :meth:`Document.get_many`."""
     grouped: dict = {}
     singles = []
     for i, path in enumerate(paths):
@@ -388,7 +388,14 @@ def _batch_plan(paths: tuple):
         if len(items) == 1:
             singles.append(items[0][0])
         else:
-            groups.append((first, [i for i, _ in items], [rest for _, rest in items]))
+            specs = []
+            for _, rest in items:
+                deep = rest if len(rest) > 1 else None
+                keys = None
+                if deep and all(st[0] == _S_KEY for st in rest):
+                    keys = tuple((n == len(rest) - 2, st[1], st[2]) for n, st in enumerate(rest[1:]))
+                specs.append((rest[0][1], deep, keys, rest))
+            groups.append((first, [i for i, _ in items], specs))
     plan = (singles, groups)
     if len(_BATCHES) > 1024:
         _BATCHES.clear()
@@ -396,8 +403,13 @@ def _batch_plan(paths: tuple):
     return plan
 
 
-def _batch_project(doc: "Document", first: str, rests: list) -> list:
-    """The raw arrays of ``first.#.rest`` for every rest, in one pass over the array."""
+def _batch_project(doc: "Document", first: str, specs: list) -> list:
+    """The raw arrays of ``first.#.rest`` for every rest, in one pass over the array.
+
+    ``specs`` holds, per rest: its first key, the rest when longer than one
+    step, the rest's later steps as (is_last, key, index) when they are all
+    keys/indexes, and the rest itself.
+    """
     root = doc._root
     if root.__class__ is not tuple:
         raise _Fallback
@@ -405,12 +417,8 @@ def _batch_project(doc: "Document", first: str, rests: list) -> list:
     if arr.__class__ is not list:
         raise _Fallback
     plain = doc._escapes < 2
-    parts: list = [[] for _ in rests]
-    specs = []
-    for rest, part in zip(rests, parts):
-        deep = rest if len(rest) > 1 else None
-        keys = rest[1:] if deep and all(st[0] == _S_KEY for st in rest) else None
-        specs.append((rest[0][1], deep, keys, part.append))
+    parts: list = [[] for _ in specs]
+    run = [(key, deep, keys, part.append) for (key, deep, keys, _), part in zip(specs, parts)]
     for el in arr:
         cls = el.__class__
         d = None
@@ -423,23 +431,22 @@ def _batch_project(doc: "Document", first: str, rests: list) -> list:
                 raise _Fallback
             continue
         if d is None:
-            for j, rest in enumerate(rests):
-                kind, v = _eval(el, rest, 0, doc)
+            for spec, part in zip(specs, parts):
+                kind, v = _eval(el, spec[3], 0, doc)
                 if kind != _K_NONE:
-                    parts[j].append(_kind_raw(kind, v, doc))
+                    part.append(_kind_raw(kind, v, doc))
             continue
         get = d.get
-        for key, deep, keys, append in specs:
+        for key, deep, keys, append in run:
             v = get(key, _MISSING)
             if v is _MISSING:
                 continue
             if keys is not None:
                 # the rest is keys and indexes only: walk it inline
-                last = len(keys) - 1
-                for n, (_, k, idx) in enumerate(keys):
+                for is_last, k, idx in keys:
                     c = v.__class__
                     if c is tuple:
-                        if n == last:
+                        if is_last:
                             for kk, x in v:
                                 if kk == k:
                                     v = x
@@ -462,8 +469,11 @@ def _batch_project(doc: "Document", first: str, rests: list) -> list:
                     if kind != _K_NONE:
                         append(_kind_raw(kind, v, doc))
                     continue
-            if plain and v.__class__ is str:
+            c = v.__class__
+            if c is str and plain:
                 append(_encode_basestring(v))
+            elif c is int and v:
+                append(str(v))
             else:
                 append(_raw_of(v, doc))
     return ["[" + ",".join(p) + "]" for p in parts]
