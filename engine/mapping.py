@@ -49,7 +49,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from engine.paths import gjson
-from engine.paths._scan import format_float
+from engine.paths.gjson import format_float
 
 __all__ = [
     "AlternativeOutcome", "FieldDiagnostic", "MappingResult", "MissingField",

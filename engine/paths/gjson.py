@@ -24,6 +24,7 @@ Ported logic: tidwall/gjson, MIT License, Copyright (c) 2016 Josh Baker.
 
 from __future__ import annotations
 
+import difflib
 import json as _json
 import re
 from json.encoder import encode_basestring as _encode_basestring
@@ -48,8 +49,8 @@ from engine.paths._scan import (
 )
 
 __all__ = [
-    "Document", "PathProblem", "Result", "TYPE_NAMES", "add_modifier", "escape", "get",
-    "get_many", "modifier_exists", "parse", "path_problems", "valid",
+    "BUILTIN_MODIFIERS", "Document", "PathProblem", "Result", "TYPE_NAMES", "add_modifier", "escape",
+    "format_float", "get", "get_many", "modifier_exists", "parse", "path_problems", "valid",
 ]
 
 
@@ -904,9 +905,11 @@ def path_problems(path: str) -> list[PathProblem]:
 
     Go's gjson is lenient and answers nearly any text, so only things that are
     surely mistakes are reported: unbalanced ``[ { (``, an unterminated string
-    inside a query or multipath, an unknown ``@modifier``, a query operator
-    that isn't one of ``== = != < <= > >= % !%`` and a query without a closing
-    bracket.  Custom modifiers registered with :func:`add_modifier` are known.
+    inside a query or multipath, an unknown ``@modifier`` (one that has an
+    argument or is a near miss of a known name; Go reads other ``@names`` as
+    keys, e.g. JSON-LD's ``@type``), and a query operator that isn't one of
+    ``== = != < <= > >= % !%``.  Custom modifiers registered with
+    :func:`add_modifier` are known.  ``col`` is 1-based.
     """
     problems: list[PathProblem] = []
     stack: list[tuple[str, int]] = []
@@ -943,8 +946,14 @@ def path_problems(path: str) -> list[PathProblem]:
                 j += 1
             name = path[i + 1:j]
             if name and name not in MODIFIERS and not (i > 0 and path[i - 1] == ":"):
-                problems.append(PathProblem(i + 1, f"unknown modifier @{name}; known: "
-                                            + ", ".join("@" + m for m in sorted(MODIFIERS))))
+                # Go reads an unknown @name as a key (JSON-LD has "@type", "@id"), so
+                # only a name with an argument or one close to a modifier is a mistake
+                close = difflib.get_close_matches(name, list(MODIFIERS), n=1, cutoff=0.75)
+                if close:
+                    problems.append(PathProblem(i + 1, f"unknown modifier @{name}; did you mean @{close[0]}?"))
+                elif j < n and path[j] == ":":
+                    problems.append(PathProblem(i + 1, f"unknown modifier @{name}; known: "
+                                                + ", ".join("@" + m for m in sorted(MODIFIERS))))
         i += 1
     for opener, pos in stack:
         problems.append(PathProblem(pos + 1, f"'{opener}' is never closed: add '{pairs[opener]}'"))
