@@ -338,7 +338,10 @@ def _split_projection(path: str):
                         return prefix, query, None
                     if after.startswith("."):
                         return prefix, query, after[1:]
-                return None
+                    return None
+                # a first-match query picks one element: look further along
+                i = end
+                continue
             return None
         i += 1
     return None
