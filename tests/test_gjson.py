@@ -234,3 +234,12 @@ def test_absurd_nesting_never_raises():
     for path in ("@pretty", "@valid", "@flatten:{\"deep\":true}"):
         res = doc.get(path)  # Go's stack grows; Python's can't, so "missing" instead of a crash
         assert res.type in ("Null", "JSON")
+
+
+@pytest.mark.parametrize("text, go_value", [
+    ("1_000", 0.0), ("-nan", 0.0), ("+Inf", float("inf")), ("-infinity", float("-inf")), ("0x1p-2", 0.25),
+    ("0x10", 0.0), (".5", 0.5), ("5.", 5.0), ("\uff11", 0.0), (" 1", 0.0), ("1e400", float("inf")),
+])
+def test_parse_float_follows_go(text, go_value):
+    assert _scan.parse_float(text) == go_value
+    assert _scan.parse_float("nan") != _scan.parse_float("nan")  # NaN
