@@ -392,10 +392,13 @@ def _batch_plan(paths: tuple):
             specs = []
             for _, rest in items:
                 deep = rest if len(rest) > 1 else None
-                keys = None
+                keys = tail = None
                 if deep and all(st[0] == _S_KEY for st in rest):
-                    keys = tuple((n == len(rest) - 2, st[1], st[2]) for n, st in enumerate(rest[1:]))
-                specs.append((rest[0][1], deep, keys, rest))
+                    if len(rest) == 2:
+                        tail = rest[1]  # ``#.a.b``: one more key or index, inlined
+                    else:
+                        keys = tuple((n == len(rest) - 2, st[1], st[2]) for n, st in enumerate(rest[1:]))
+                specs.append((rest[0][1], deep, keys, tail, rest))
             groups.append((first, [i for i, _ in items], specs))
     plan = (singles, groups)
     if len(_BATCHES) > 1024:
@@ -419,7 +422,7 @@ def _batch_project(doc: "Document", first: str, specs: list) -> list:
         raise _Fallback
     plain = doc._escapes < 2
     parts: list = [[] for _ in specs]
-    run = [(key, deep, keys, part.append) for (key, deep, keys, _), part in zip(specs, parts)]
+    run = [(key, deep, keys, tail, part.append) for (key, deep, keys, tail, _), part in zip(specs, parts)]
     for el in arr:
         cls = el.__class__
         d = None
@@ -433,16 +436,30 @@ def _batch_project(doc: "Document", first: str, specs: list) -> list:
             continue
         if d is None:
             for spec, part in zip(specs, parts):
-                kind, v = _eval(el, spec[3], 0, doc)
+                kind, v = _eval(el, spec[4], 0, doc)
                 if kind != _K_NONE:
                     part.append(_kind_raw(kind, v, doc))
             continue
         get = d.get
-        for key, deep, keys, append in run:
+        for key, deep, keys, tail, append in run:
             v = get(key, _MISSING)
             if v is _MISSING:
                 continue
-            if keys is not None:
+            if tail is not None:
+                c = v.__class__
+                if c is tuple:
+                    k = tail[1]
+                    for kk, x in v:
+                        if kk == k:
+                            v = x
+                            break
+                    else:
+                        continue
+                elif c is list and tail[2] is not None and tail[2] < len(v):
+                    v = v[tail[2]]
+                else:
+                    continue
+            elif keys is not None:
                 # the rest is keys and indexes only: walk it inline
                 for is_last, k, idx in keys:
                     c = v.__class__
