@@ -243,6 +243,44 @@ class Document:
                 out[i] = Result(JSON, raw)
         return out
 
+    def column(self, prefix: str, rest: str) -> list[Result] | None:
+        """``prefix.#.rest`` aligned by element: one Result per element of the array.
+
+        Go's ``prefix.#.rest`` skips elements where ``rest`` is missing; this
+        keeps them (as missing Results) so fields of the same element line up,
+        which is what record mapping needs.  Each element's Result is Go's
+        ``Get(element, rest)``.  ``prefix`` "" means the root; None when the
+        value at ``prefix`` is not an array.
+        """
+        if self._tree:
+            psteps = _compile(prefix) if prefix else ()
+            rsteps = _compile_sub(rest)
+            if psteps is not None and rsteps is not None:
+                try:
+                    kind, arr = _eval(self._root, psteps, 0, self) if psteps else (_K_VALUE, self._root)
+                    if kind != _K_VALUE or arr.__class__ is not list:
+                        return None
+                    out = []
+                    for i, el in enumerate(arr):
+                        cls = el.__class__
+                        if cls is tuple or cls is list:
+                            try:
+                                out.append(self._result(*_eval(el, rsteps, 0, self)))
+                                continue
+                            except _Fallback:
+                                pass
+                        elif not (cls is str and ("[" in el or "{" in el)):
+                            out.append(Result())  # Go finds nothing inside a scalar
+                            continue
+                        out.append(self.get(f"{prefix}.{i}.{rest}" if prefix else f"{i}.{rest}"))
+                    return out
+                except _Fallback:
+                    pass
+        base = self.get(prefix) if prefix else _scan.parse(self.text)
+        if not base.is_array():
+            return None
+        return [e.get(rest) for e in base.array()]
+
     # -- tree value -> Result
 
     def _result(self, kind: int, val) -> Result:
