@@ -127,7 +127,7 @@ def test_escape_component():
 @pytest.mark.parametrize("path", [
     "data.#.id", 'data.#(type=="mobile").number', "data.#(age>=18)#.name", "a|@reverse",
     "[a,b]", '{"x":a.b}', "a\\.b", "friends.#(nets.#(==\"fb\"))#.first", "@pretty:{\"indent\":\"\\t\"}",
-    "data.#(name%\"A*\")", "a.b.c",
+    "data.#(name%\"A*\")", "a.b.c", "items.0.@type", "@id",
 ])
 def test_path_problems_accepts_valid_paths(path):
     assert gjson.path_problems(path) == []
@@ -137,7 +137,8 @@ def test_path_problems_accepts_valid_paths(path):
     ("data.#(type==\"mobile\".number", 7, "never closed"),
     ("data.#(type==\"mobile).number", 14, "unterminated string"),
     ("a.b)", 4, "no matching"),
-    ("a|@revers", 3, "unknown modifier @revers"),
+    ("a|@revers", 3, "unknown modifier @revers; did you mean @reverse?"),
+    ("a|@shout:1", 3, "unknown modifier @shout; known:"),
     ("data.#(age=>3)", 11, "unknown query operator '=>'"),
     ("[a,b", 1, "never closed"),
 ])
@@ -216,3 +217,48 @@ def test_get_many_on_duplicate_keys_and_escapes():
     got = gjson.parse(text).get_many(*paths)
     assert [r.string for r in got] == [gjson.get(text, p).string for p in paths]
     assert got[0].string == '[1,"caf\\u00e9"]'
+
+
+def test_bytes_input_and_bad_types():
+    assert gjson.get(b'{"a":"\xc3\xa9"}', "a").string == "é"
+    assert gjson.parse(bytearray(b'{"a":[1,2]}')).get("a.#").string == "2"
+    with pytest.raises(TypeError):
+        gjson.parse(42)
+
+
+def test_absurd_nesting_never_raises():
+    text = "[" * 2000 + "]" * 2000
+    doc = gjson.parse(text)
+    assert not doc.is_valid_json  # too deep for the tree: the scanner answers
+    assert doc.get("0.0.0").raw == text[3:-3]
+    for path in ("@pretty", "@valid", "@flatten:{\"deep\":true}"):
+        res = doc.get(path)  # Go's stack grows; Python's can't, so "missing" instead of a crash
+        assert res.type in ("Null", "JSON")
+
+
+@pytest.mark.parametrize("text, go_value", [
+    ("1_000", 0.0), ("-nan", 0.0), ("+Inf", float("inf")), ("-infinity", float("-inf")), ("0x1p-2", 0.25),
+    ("0x10", 0.0), (".5", 0.5), ("5.", 5.0), ("\uff11", 0.0), (" 1", 0.0), ("1e400", float("inf")),
+])
+def test_parse_float_follows_go(text, go_value):
+    assert _scan.parse_float(text) == go_value
+    assert _scan.parse_float("nan") != _scan.parse_float("nan")  # NaN
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(items=st.lists(values, max_size=4), rest=st.sampled_from(KEYS + ["a.b", "0.a", "#", "a.#", "#(id==1)", ""]),
+       ws=st.sampled_from(["", " "]))
+def test_column_equals_scanner_per_element(items, rest, ws):
+    """Document.column keeps every element: Go's Get(element, rest) for each."""
+    text = '{"d":[' + ",".join(_text(v, lambda: ws) for v in items) + "]}"
+    got = gjson.parse(text).column("d", rest)
+    want = [e.get(rest) for e in gjson.get(text, "d").array()]
+    assert [(r.string, r.raw, r.exists, r.type) for r in got] == [(r.string, r.raw, r.exists, r.type) for r in want]
+
+
+def test_column_is_none_for_non_arrays():
+    doc = gjson.parse('{"d":{"a":1},"e":[{"a":1},{"b":2}]}')
+    assert doc.column("d", "a") is None
+    assert doc.column("nope", "a") is None
+    assert [r.string for r in doc.column("e", "a")] == ["1", ""]
+    assert [r.string for r in gjson.parse('[{"a":1},2]').column("", "a")] == ["1", ""]

@@ -113,7 +113,7 @@ class Result:
 
     def get(self, path: str) -> "Result":
         """Evaluate ``path`` on this value (Go's ``Result.Get``)."""
-        return get(self.raw, path)
+        return safe_get(self.raw, path)
 
     def array(self) -> list:
         """Go's ``Array()``: the elements of an array, ``[self]`` for a scalar, ``[]`` for null/missing."""
@@ -146,8 +146,10 @@ _HEX_FLOAT = re.compile(r"[+-]?0[xX]")
 
 def parse_float(s: str) -> float:
     """Go's ``strconv.ParseFloat(s, 64)`` value (0 on a syntax error)."""
-    if not s or s[0] in " \t\n\r\f\v" or s[-1] in " \t\n\r\f\v" or "_" in s:
+    if not s or s[0] in " \t\n\r\f\v" or s[-1] in " \t\n\r\f\v" or "_" in s or not s.isascii():
         return 0.0
+    if s[0] in "+-" and s[1:2] in ("n", "N"):
+        return 0.0  # Go takes a sign before "inf" but not before "nan"
     try:
         if _HEX_FLOAT.match(s):
             return float.fromhex(s) if "p" in s or "P" in s else 0.0
@@ -1456,6 +1458,19 @@ def get(json: str, path: str) -> Result:
     if c.piped:
         return get(c.value.raw, c.pipe)
     return c.value
+
+
+def safe_get(json: str, path: str) -> Result:
+    """:func:`get` that answers "missing" instead of raising on absurdly deep nesting.
+
+    Go's goroutine stacks grow where Python's recursion limit stops; only
+    documents nested thousands of levels deep (with recursive modifiers such
+    as ``@dig``/``@pretty``) can get here.
+    """
+    try:
+        return get(json, path)
+    except RecursionError:
+        return Result()
 
 
 def exec_static(json: str, path: str):

@@ -24,10 +24,11 @@ Ported logic: tidwall/gjson, MIT License, Copyright (c) 2016 Josh Baker.
 
 from __future__ import annotations
 
+import difflib
 import json as _json
 import re
-from json.encoder import encode_basestring as _encode_basestring
 from dataclasses import dataclass
+from json.encoder import encode_basestring as _encode_basestring
 from typing import Callable
 
 from engine.paths import _scan
@@ -48,8 +49,8 @@ from engine.paths._scan import (
 )
 
 __all__ = [
-    "Document", "PathProblem", "Result", "TYPE_NAMES", "add_modifier", "escape", "get",
-    "get_many", "modifier_exists", "parse", "path_problems", "valid",
+    "BUILTIN_MODIFIERS", "Document", "PathProblem", "Result", "TYPE_NAMES", "add_modifier", "escape",
+    "format_float", "get", "get_many", "modifier_exists", "parse", "path_problems", "valid",
 ]
 
 
@@ -62,13 +63,20 @@ def get(json_text: str, path: str) -> Result:
     best-effort or missing :class:`Result` (``.exists`` False, ``.type`` ``Null``).
     For many paths on one document, :func:`parse` once and call ``Document.get``.
     """
-    return _scan.get(json_text, path)
+    if json_text.__class__ is not str:
+        json_text = _text_of(json_text)
+    return _scan.safe_get(json_text, path)
+
+
+def _text_of(data) -> str:
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return bytes(data).decode("utf-8", "replace")
+    raise TypeError(f"JSON text must be str or bytes, not {type(data).__name__}")
 
 
 def get_many(json_text: str, *paths: str) -> list[Result]:
     """One :class:`Result` per path (Go's ``GetMany``), decoding the document once."""
-    doc = Document(json_text)
-    return [doc.get(p) for p in paths]
+    return Document(json_text).get_many(*paths)
 
 
 def parse(json_text: str) -> "Document":
@@ -87,7 +95,7 @@ def add_modifier(name: str, fn: Callable[[str, str], str]) -> None:
     if not name or any(c in name for c in ".|:"):
         raise ValueError(f"invalid modifier name {name!r}: it can't be empty or contain '.', '|' or ':'")
     MODIFIERS[name] = fn
-    _compile.cache_clear()
+    _COMPILED.clear()
     _PLANS.clear()
     _BATCHES.clear()
 
@@ -139,13 +147,16 @@ _MISSING = object()
 class Document:
     """A JSON text decoded once; :meth:`get` answers paths like :func:`get`.
 
-    ``text`` is the original JSON text.  Valid JSON whose root is an object or
-    array is decoded into a tree; anything else is answered by the scanner.
+    ``text`` is the original JSON text (bytes are decoded as UTF-8, bad
+    bytes replaced).  Valid JSON whose root is an object or array is decoded
+    into a tree; anything else is answered by the scanner.
     """
 
     __slots__ = ("text", "_root", "_tree", "_escapes", "_raw_map", "_neg_zero", "_dicts")
 
     def __init__(self, json_text: str) -> None:
+        if json_text.__class__ is not str:
+            json_text = _text_of(json_text)
         self.text = json_text
         self._tree = False
         self._root = None
@@ -196,7 +207,7 @@ class Document:
                     return plan(self)
                 except _Fallback:
                     pass
-        return _scan.get(self.text, path)
+        return _scan.safe_get(self.text, path)
 
     def _run(self, steps: tuple) -> Result:
         kind, val = _eval(self._root, steps, 0, self)
@@ -231,6 +242,44 @@ class Document:
             for i, raw in zip(indexes, answers):
                 out[i] = Result(JSON, raw)
         return out
+
+    def column(self, prefix: str, rest: str) -> list[Result] | None:
+        """``prefix.#.rest`` aligned by element: one Result per element of the array.
+
+        Go's ``prefix.#.rest`` skips elements where ``rest`` is missing; this
+        keeps them (as missing Results) so fields of the same element line up,
+        which is what record mapping needs.  Each element's Result is Go's
+        ``Get(element, rest)``.  ``prefix`` "" means the root; None when the
+        value at ``prefix`` is not an array.
+        """
+        if self._tree:
+            psteps = _compile(prefix) if prefix else ()
+            rsteps = _compile_sub(rest)
+            if psteps is not None and rsteps is not None:
+                try:
+                    kind, arr = _eval(self._root, psteps, 0, self) if psteps else (_K_VALUE, self._root)
+                    if kind != _K_VALUE or arr.__class__ is not list:
+                        return None
+                    out = []
+                    for i, el in enumerate(arr):
+                        cls = el.__class__
+                        if cls is tuple or cls is list:
+                            try:
+                                out.append(self._result(*_eval(el, rsteps, 0, self)))
+                                continue
+                            except _Fallback:
+                                pass
+                        elif not (cls is str and ("[" in el or "{" in el)):
+                            out.append(Result())  # Go finds nothing inside a scalar
+                            continue
+                        out.append(self.get(f"{prefix}.{i}.{rest}" if prefix else f"{i}.{rest}"))
+                    return out
+                except _Fallback:
+                    pass
+        base = self.get(prefix) if prefix else _scan.parse(self.text)
+        if not base.is_array():
+            return None
+        return [e.get(rest) for e in base.array()]
 
     # -- tree value -> Result
 
@@ -311,7 +360,9 @@ def _int_float(i: int) -> float:
 #   (_S_KEY, key, index)         object member ``key`` / array element ``index`` (None: no index)
 #   (_S_COUNT,)                  ``#`` as the last component
 #   (_S_PROJECT, rest)           ``#.rest``: rest evaluated on every element
-#   (_S_QUERY, qsteps, op, value, all, rest)   ``#(...)``/``#(...)#`` then ``.rest``
+#   (_S_QUERY, qsteps, op, value, all, rest, self_path, value_num)
+#                                ``#(...)``/``#(...)#`` then ``.rest`` (rest None when absent);
+#                                self_path: the query tests the element itself (``#(=="x")``)
 # Paths outside this subset compile to None and go to the scanner.
 
 _S_KEY, _S_COUNT, _S_PROJECT, _S_QUERY = range(4)
@@ -322,29 +373,17 @@ _SPECIAL = frozenset('\\*?|@[]{}()!"#=<>%~,')
 _COMPILED: dict = {}
 
 
-def _lru(fn):
-    cache = _COMPILED
-
-    def wrapper(path):
-        try:
-            return cache[path]
-        except KeyError:
-            pass
-        steps = fn(path)
-        if len(cache) > 4096:
-            cache.clear()
-        cache[path] = steps
-        return steps
-
-    wrapper.cache_clear = cache.clear
-    return wrapper
-
-
-@_lru
 def _compile(path: str):
-    if not path or path[0] in ".@!" or "|" in path:
-        return None
-    return _compile_steps(path)
+    """The compiled steps of ``path`` (cached), or None when only the scanner can answer it."""
+    steps = _COMPILED.get(path, _MISSING)
+    if steps is _MISSING:
+        steps = None
+        if path and path[0] not in ".@!" and "|" not in path:
+            steps = _compile_steps(path)
+        if len(_COMPILED) > 4096:
+            _COMPILED.clear()
+        _COMPILED[path] = steps
+    return steps
 
 
 _PLANS: dict = {}
@@ -363,7 +402,7 @@ _BATCHES: dict = {}
 
 
 def _batch_plan(paths: tuple):
-    """(single path indexes, [(key, indexes, rests)]) for :meth:`Document.get_many`."""
+    """(single path indexes, [(key, indexes, specs)]) for :meth:`Document.get_many`."""
     grouped: dict = {}
     singles = []
     for i, path in enumerate(paths):
@@ -377,7 +416,17 @@ def _batch_plan(paths: tuple):
         if len(items) == 1:
             singles.append(items[0][0])
         else:
-            groups.append((first, [i for i, _ in items], [rest for _, rest in items]))
+            specs = []
+            for _, rest in items:
+                deep = rest if len(rest) > 1 else None
+                keys = tail = None
+                if deep and all(st[0] == _S_KEY for st in rest):
+                    if len(rest) == 2:
+                        tail = rest[1]  # ``#.a.b``: one more key or index, inlined
+                    else:
+                        keys = tuple((n == len(rest) - 2, st[1], st[2]) for n, st in enumerate(rest[1:]))
+                specs.append((rest[0][1], deep, keys, tail, rest))
+            groups.append((first, [i for i, _ in items], specs))
     plan = (singles, groups)
     if len(_BATCHES) > 1024:
         _BATCHES.clear()
@@ -385,8 +434,13 @@ def _batch_plan(paths: tuple):
     return plan
 
 
-def _batch_project(doc: "Document", first: str, rests: list) -> list:
-    """The raw arrays of ``first.#.rest`` for every rest, in one pass over the array."""
+def _batch_project(doc: "Document", first: str, specs: list) -> list:
+    """The raw arrays of ``first.#.rest`` for every rest, in one pass over the array.
+
+    ``specs`` holds, per rest: its first key, the rest when longer than one
+    step, the rest's later steps as (is_last, key, index) when they are all
+    keys/indexes, and the rest itself.
+    """
     root = doc._root
     if root.__class__ is not tuple:
         raise _Fallback
@@ -394,12 +448,8 @@ def _batch_project(doc: "Document", first: str, rests: list) -> list:
     if arr.__class__ is not list:
         raise _Fallback
     plain = doc._escapes < 2
-    parts: list = [[] for _ in rests]
-    specs = []
-    for rest, part in zip(rests, parts):
-        deep = rest if len(rest) > 1 else None
-        keys = rest[1:] if deep and all(st[0] == _S_KEY for st in rest) else None
-        specs.append((rest[0][1], deep, keys, part.append))
+    parts: list = [[] for _ in specs]
+    run = [(key, deep, keys, tail, part.append) for (key, deep, keys, tail, _), part in zip(specs, parts)]
     for el in arr:
         cls = el.__class__
         d = None
@@ -412,23 +462,36 @@ def _batch_project(doc: "Document", first: str, rests: list) -> list:
                 raise _Fallback
             continue
         if d is None:
-            for j, rest in enumerate(rests):
-                kind, v = _eval(el, rest, 0, doc)
+            for spec, part in zip(specs, parts):
+                kind, v = _eval(el, spec[4], 0, doc)
                 if kind != _K_NONE:
-                    parts[j].append(_kind_raw(kind, v, doc))
+                    part.append(_kind_raw(kind, v, doc))
             continue
         get = d.get
-        for key, deep, keys, append in specs:
+        for key, deep, keys, tail, append in run:
             v = get(key, _MISSING)
             if v is _MISSING:
                 continue
-            if keys is not None:
+            if tail is not None:
+                c = v.__class__
+                if c is tuple:
+                    k = tail[1]
+                    for kk, x in v:
+                        if kk == k:
+                            v = x
+                            break
+                    else:
+                        continue
+                elif c is list and tail[2] is not None and tail[2] < len(v):
+                    v = v[tail[2]]
+                else:
+                    continue
+            elif keys is not None:
                 # the rest is keys and indexes only: walk it inline
-                last = len(keys) - 1
-                for n, (_, k, idx) in enumerate(keys):
+                for is_last, k, idx in keys:
                     c = v.__class__
                     if c is tuple:
-                        if n == last:
+                        if is_last:
                             for kk, x in v:
                                 if kk == k:
                                     v = x
@@ -451,8 +514,11 @@ def _batch_project(doc: "Document", first: str, rests: list) -> list:
                     if kind != _K_NONE:
                         append(_kind_raw(kind, v, doc))
                     continue
-            if plain and v.__class__ is str:
+            c = v.__class__
+            if c is str and plain:
                 append(_encode_basestring(v))
+            elif c is int and v:
+                append(str(v))
             else:
                 append(_raw_of(v, doc))
     return ["[" + ",".join(p) + "]" for p in parts]
@@ -883,9 +949,11 @@ def path_problems(path: str) -> list[PathProblem]:
 
     Go's gjson is lenient and answers nearly any text, so only things that are
     surely mistakes are reported: unbalanced ``[ { (``, an unterminated string
-    inside a query or multipath, an unknown ``@modifier``, a query operator
-    that isn't one of ``== = != < <= > >= % !%`` and a query without a closing
-    bracket.  Custom modifiers registered with :func:`add_modifier` are known.
+    inside a query or multipath, an unknown ``@modifier`` (one that has an
+    argument or is a near miss of a known name; Go reads other ``@names`` as
+    keys, e.g. JSON-LD's ``@type``), and a query operator that isn't one of
+    ``== = != < <= > >= % !%``.  Custom modifiers registered with
+    :func:`add_modifier` are known.  ``col`` is 1-based.
     """
     problems: list[PathProblem] = []
     stack: list[tuple[str, int]] = []
@@ -922,8 +990,14 @@ def path_problems(path: str) -> list[PathProblem]:
                 j += 1
             name = path[i + 1:j]
             if name and name not in MODIFIERS and not (i > 0 and path[i - 1] == ":"):
-                problems.append(PathProblem(i + 1, f"unknown modifier @{name}; known: "
-                                            + ", ".join("@" + m for m in sorted(MODIFIERS))))
+                # Go reads an unknown @name as a key (JSON-LD has "@type", "@id"), so
+                # only a name with an argument or one close to a modifier is a mistake
+                close = difflib.get_close_matches(name, list(MODIFIERS), n=1, cutoff=0.75)
+                if close:
+                    problems.append(PathProblem(i + 1, f"unknown modifier @{name}; did you mean @{close[0]}?"))
+                elif j < n and path[j] == ":":
+                    problems.append(PathProblem(i + 1, f"unknown modifier @{name}; known: "
+                                                + ", ".join("@" + m for m in sorted(MODIFIERS))))
         i += 1
     for opener, pos in stack:
         problems.append(PathProblem(pos + 1, f"'{opener}' is never closed: add '{pairs[opener]}'"))
