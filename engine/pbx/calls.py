@@ -83,6 +83,7 @@ class CallRinging(CallFact):
     trunk: str = ""
     started_at: datetime | None = None
     first: bool = True                 # the first ringing of this call (False: transfer, next queue member)
+    # for an outbound call ``extensions`` is the calling extension (whose console shows the card)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +133,7 @@ class _State:
     last_seen: datetime | None = None
     completed_at: datetime | None = None
     cdr_missing: bool = False
+    dialling_announced: bool = False
 
 
 class CallTracker:
@@ -241,6 +243,12 @@ class CallTracker:
                                answered_at=call.answered_at or now)
                 facts.append(CallAnswered(call_id, number, now, stopped))
         far_end = next((m for m in state.members.values() if m.kind == "outbound"), None)
+        if far_end is not None and not state.dialling_announced and call.direction == "outbound":
+            # an outbound call: the calling extension's console shows the dialled party's card
+            state.dialling_announced = True
+            extension = call.caller or far_end.from_number
+            facts.append(CallRinging(call_id, call.direction, call.caller, call.callee, (extension,),
+                                     call.via, call.trunk, call.started_at, True))
         if far_end is not None and far_end.status in (ANSWER, ANSWERED) and not call.answered_by:
             extension = call.caller or far_end.from_number
             call = replace(call, answered_by=(extension,), answered_at=call.answered_at or now)
