@@ -52,6 +52,7 @@ class ScriptedFrame:
 
     at: float
     frame: dict[str, Any]
+    line: int = 0          # the script line that produced it
 
     def text(self) -> str:
         return json.dumps(self.frame, ensure_ascii=False)
@@ -276,6 +277,8 @@ class PbxModel:
         for call in reversed(self.calls):
             if call.involves(who) or call.call_id == who:
                 return call
+        if ringing:
+            raise ValueError(f"extension {who} is not ringing")
         raise ValueError(f"no call in progress involves {who}")
 
     def _ext_channel(self, ext: str) -> str:
@@ -333,7 +336,7 @@ def expand_script(text: str, *, source: str = "<script>", model: PbxModel | None
             frames, now = _run(model, verb, rest, now, fail)
         except ValueError as exc:
             raise fail(str(exc)) from None
-        out += [ScriptedFrame(at, frame) for at, frame in frames]
+        out += [ScriptedFrame(at, frame, lineno) for at, frame in frames]
     return out
 
 

@@ -131,6 +131,7 @@ class PbxSimulator:
         self.failed_logins = 0
         self.ignored_requests = 0
         self.frames_sent = 0
+        self.issued_tokens: list[str] = []                        # every token handed out (tests check logs)
         self._access: OrderedDict[str, float] = OrderedDict()    # token -> expiry (monotonic)
         self._refresh: dict[str, float] = {}
         self._server: asyncio.Server | None = None
@@ -291,6 +292,7 @@ class PbxSimulator:
     def _new_tokens(self) -> dict[str, Any]:
         now = time.monotonic()
         access, refresh = secrets.token_hex(16), secrets.token_hex(16)
+        self.issued_tokens += [access, refresh]
         self._access[access] = now + self.access_ttl
         while len(self._access) > MAX_TOKENS:
             self._access.popitem(last=False)

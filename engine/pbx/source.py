@@ -408,7 +408,7 @@ def load_replay(text: str, *, source: str = "<replay>") -> list[ReplayFrame]:
     """
     first = next((ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")), "")
     if not first.startswith("{"):
-        return [ReplayFrame(f.at, f.frame, 0) for f in expand_script(text, source=source)]
+        return [ReplayFrame(f.at, f.frame, f.line) for f in expand_script(text, source=source)]
     frames = []
     last = 0.0
     for lineno, line in enumerate(text.splitlines(), 1):
