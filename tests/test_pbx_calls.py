@@ -288,3 +288,57 @@ def test_parsed_frames_drive_the_tracker(tracker, clock):
     (fact,) = tracker.feed(parse_event(raw))
     assert isinstance(fact, CallRinging) and fact.caller == "5503301" and fact.via == ""
     assert not isinstance(fact, (CallAnswered, CallMissed, CallEnded))
+
+
+# -- property test: any sequence of events keeps the tracker's promises ---------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+STATUSES = ["ALERT", "RING", "ANSWER", "ANSWERED", "HOLD", "BYE", "WEIRD", ""]
+member_strategy = st.one_of(
+    st.builds(ext, st.sampled_from(["2001", "2002", "2003"]), st.sampled_from(STATUSES),
+              st.sampled_from(["", "6400"])),
+    st.builds(inbound, st.sampled_from(STATUSES)),
+    st.builds(outbound, st.sampled_from(STATUSES)),
+)
+step_strategy = st.one_of(
+    st.builds(lambda cid, ms: ("event", status(cid, *ms)), st.sampled_from("abc"),
+              st.lists(member_strategy, max_size=4)),
+    st.builds(lambda cid, s: ("event", cdr(cid, s)), st.sampled_from("abcd"),
+              st.sampled_from(["ANSWERED", "NO ANSWER", "BUSY"])),
+    st.builds(lambda cid, reason: ("event", CallFailed(30015, "SN", cid, reason, ())), st.sampled_from("abc"),
+              st.sampled_from(["", "DND"])),
+    st.builds(lambda s: ("wait", s), st.sampled_from([0.5, 30, 61, 700])),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(step_strategy, max_size=30))
+def test_any_event_sequence_keeps_the_promises(steps):
+    clock = Clock()
+    tracker = CallTracker(clock=clock, cdr_timeout=60, keep_ended=600)
+    facts = []
+    for kind, value in steps:
+        if kind == "wait":
+            clock.advance(value)
+            facts += tracker.expire()
+        else:
+            facts += tracker.feed(value)
+    for _ in range(3):          # stale calls end, then complete without CDR, then are evicted
+        clock.advance(13 * 3600)
+        facts += tracker.expire()
+    by_call: dict[str, list[str]] = {}
+    for fact in facts:
+        by_call.setdefault(fact.call_id, []).append(type(fact).__name__)
+    for call_id, names in by_call.items():
+        assert names.count("CallCompleted") == 1, (call_id, names)    # every call completes exactly once
+        assert names.count("CallEnded") <= 1
+        assert names.count("LateCdr") <= 1
+        if "CallEnded" in names:
+            after = names[names.index("CallEnded") + 1:]
+            assert not {"CallRinging", "CallAnswered", "CallMissed"} & set(after), names
+        if "CallMissed" in names:
+            assert names[names.index("CallMissed") + 1] == "CallEnded"
+            assert "CallAnswered" not in names
+    assert len(tracker) == 0                                          # everything was evicted in the end
