@@ -284,3 +284,16 @@ def test_addresses_and_tls_settings():
     assert OpenApiSource("https://pbx.lan", "id", "s")._ssl().verify_mode == ssl.CERT_REQUIRED
     with pytest.raises(ValueError, match="http://host:port"):
         OpenApiSource("pbx.lan:8088", "id", "s")
+
+
+async def test_backoff_starts_again_after_each_good_connection():
+    async with PbxSimulator() as sim:
+        reader = Reader(source_for(sim, backoff_initial=0.05, backoff_max=10))
+        for n in range(1, 4):
+            await reader.until(lambda r: r.states().count(SUBSCRIBED) >= n)
+            await sim.wait_subscribed()
+            sim.drop_connections()
+        await reader.until(lambda r: r.states().count(SUBSCRIBED) >= 4)
+        delays = [i.retry_in for i in reader.items if isinstance(i, SourceStatus) and i.state == LOST]
+        assert len(delays) == 3 and all(d <= 0.05 for d in delays)
+        await reader.close()

@@ -270,8 +270,9 @@ class OpenApiSource:
                     try:
                         await self._authenticate(http)
                         async for item in self._session():
+                            if isinstance(item, SourceStatus) and item.state == SUBSCRIBED:
+                                attempt = 0      # back-off starts again after a good connection
                             yield item
-                        attempt = 0
                         continue     # token refresh due or closed
                     except _AuthRejected as exc:
                         self.auth_failures += 1
