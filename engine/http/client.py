@@ -213,6 +213,11 @@ class HelpdeskHttp:
             self._on_trace(trace)
         return exchange
 
+    def record(self, trace: Trace) -> None:
+        """Pass a trace made elsewhere (a skipped or dry-run request) to the trace sink."""
+        if self._on_trace is not None:
+            self._on_trace(trace)
+
     def _describe(self, error: BaseException) -> str:
         kind = {
             httpx.ConnectTimeout: "connect timeout",
