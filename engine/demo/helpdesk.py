@@ -66,6 +66,7 @@ JOURNAL_FIELDS = {"subject": str, "body": str, "direction": str, "call_status": 
                   "to": str, "started_at": (str, int), "duration_seconds": int, "recording_url": str,
                   "agent_id": str}
 SCOPES = ("read", "write")
+MIN_SUFFIX_DIGITS = 6
 
 
 @dataclass
@@ -151,7 +152,9 @@ def phone_matches(stored: str, wanted: str, mode: str, suffix: int) -> bool:
     a, b = phone_digits(stored), phone_digits(wanted)
     if mode == "digits":
         return bool(a) and a == b
-    return len(a) >= suffix and len(b) >= suffix and a[-suffix:] == b[-suffix:]
+    # the last `suffix` digits, or all of them when a number is shorter (but never fewer than 6)
+    n = min(suffix, len(a), len(b))
+    return n >= min(suffix, MIN_SUFFIX_DIGITS) and a[-n:] == b[-n:]
 
 
 class DemoState:

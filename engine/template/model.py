@@ -16,7 +16,7 @@ from pathlib import Path
 
 from engine.errors import Location, TemplateError
 from engine.template.findings import Finding, error, warning
-from engine.template.xml import MAX_BYTES, SourceDocument, parse_source
+from engine.template.xml import MAX_BYTES, SourceDocument, parse_source, template_error
 
 # ---- the vocabulary of the format (spec Part A) ---------------------------------------------------
 
@@ -644,9 +644,10 @@ def load_template(path: str | os.PathLike[str]) -> Template:
     try:
         size = p.stat().st_size
         if size > MAX_BYTES:
-            raise TemplateError(f"file is {size} bytes; templates are limited to {MAX_BYTES} bytes (1 MiB)",
-                                Location(str(path), 0, 0, ""))
+            raise template_error("xml-size", f"file is {size} bytes; templates are limited to {MAX_BYTES} bytes "
+                                 "(1 MiB)", Location(str(path), 0, 0, ""))
         data = p.read_bytes()
     except OSError as exc:
-        raise TemplateError(f"cannot read the file: {exc.strerror or exc}", Location(str(path), 0, 0, "")) from None
+        raise template_error("file", f"cannot read the file: {exc.strerror or exc}",
+                             Location(str(path), 0, 0, "")) from None
     return parse_template(data, str(path))

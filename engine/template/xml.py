@@ -204,6 +204,24 @@ class SourceDocument:
         line, col = self.position(offset)
         return Location(self.file, line, col, field)
 
+    def value_offset(self, index: int, attribute: str, value_index: int) -> int:
+        """Source offset of character *value_index* of the decoded value of *attribute*."""
+        span = self.elements[index].attribute(attribute)
+        if span is None:
+            return self.elements[index].start
+        raw = self.text[span.value_start:span.value_end]
+        i = decoded = 0
+        while i < len(raw) and decoded < value_index:
+            if raw[i] == "&":
+                j = raw.find(";", i)
+                i = j + 1 if j > 0 else i + 1
+            elif raw.startswith("\r\n", i):
+                i += 2
+            else:
+                i += 1
+            decoded += 1
+        return span.value_start + i
+
     def attribute_value(self, index: int, name: str) -> str | None:
         return self.nodes[index].get(name)
 
@@ -332,8 +350,15 @@ def _raw_quote_column(line_text: str) -> int | None:
     return None
 
 
-def _syntax_error(exc: etree.XMLSyntaxError, text: str, file: str) -> TemplateError:
-    entries = [e for e in exc.error_log if e.type_name not in _HARMLESS and e.level >= etree.ErrorLevels.ERROR]
+def template_error(code: str, message: str, location: Location, excerpt: str = "") -> TemplateError:
+    """A :class:`TemplateError` tagged with a finding code (``exc.code``)."""
+    exc = TemplateError(message, location, excerpt)
+    exc.code = code
+    return exc
+
+
+def _syntax_error(exc: etree.XMLSyntaxError, log, text: str, file: str) -> TemplateError:
+    entries = [e for e in log if e.type_name not in _HARMLESS and e.level >= etree.ErrorLevels.ERROR]
     first = entries[0] if entries else None
     line = first.line if first else (exc.lineno or 0)
     col = first.column if first else (exc.offset or 0)
@@ -343,13 +368,14 @@ def _syntax_error(exc: etree.XMLSyntaxError, text: str, file: str) -> TemplateEr
         qcol = _raw_quote_column(lines[line - 1])
         if qcol is not None and ("attribute" in message.lower() or "start tag" in message.lower()
                                  or "space required" in message.lower()):
-            return TemplateError(
+            return template_error(
+                "xml-raw-quote",
                 'raw " inside an attribute value is not allowed in XML; write it as &quot; '
                 f"(parser said: {message})",
                 Location(file, line, qcol, "attribute value"),
                 caret_excerpt(text, line, qcol),
             )
-    return TemplateError(f"not well-formed XML: {message}", Location(file, line, col, ""),
+    return template_error("xml-syntax", f"not well-formed XML: {message}", Location(file, line, col, ""),
                          caret_excerpt(text, line, col) if line else "")
 
 
@@ -363,18 +389,18 @@ def _make_parser() -> etree.XMLParser:
 def parse_source(data: bytes, file: str = "") -> SourceDocument:
     """Parse template bytes safely; raise :class:`TemplateError` (located) on any problem."""
     if len(data) > MAX_BYTES:
-        raise TemplateError(f"file is {len(data)} bytes; templates are limited to {MAX_BYTES} bytes (1 MiB)",
+        raise template_error("xml-size", f"file is {len(data)} bytes; templates are limited to {MAX_BYTES} bytes (1 MiB)",
                             Location(file, 0, 0, ""))
     encoding = _declared_encoding(data)
     body = data[len(_BOM):] if data.startswith(_BOM) else data
     try:
         text = body.decode(encoding)
     except LookupError:
-        raise TemplateError(f"unknown encoding {encoding!r} in the XML declaration", Location(file, 1, 1, "encoding"))
+        raise template_error("xml-encoding", f"unknown encoding {encoding!r} in the XML declaration", Location(file, 1, 1, "encoding"))
     except UnicodeDecodeError as exc:
         line = body[:exc.start].count(b"\n") + 1
         col = exc.start - (body.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise TemplateError(f"the file is not valid {encoding}: byte 0x{body[exc.start]:02x} cannot be decoded",
+        raise template_error("xml-encoding", f"the file is not valid {encoding}: byte 0x{body[exc.start]:02x} cannot be decoded",
                             Location(file, line, col, ""))
     lines = LineIndex(text)
     uncommented = re.sub(r"<!--.*?-->", lambda m: " " * len(m.group()), text, flags=re.S)
@@ -385,31 +411,32 @@ def parse_source(data: bytes, file: str = "") -> SourceDocument:
     except etree.XMLSyntaxError as exc:
         if doctype:  # a broken document with a DTD: the DTD is the thing to report
             line, col = lines.position(doctype.start())
-            raise _dtd_error(file, line, col, text) from None
-        raise _syntax_error(exc, text, file) from None
+            raise _dtdtemplate_error(file, line, col, text) from None
+        raise _syntax_error(exc, parser.error_log, text, file) from None
     tree = root.getroottree()
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None or doctype:
         line, col = lines.position(doctype.start()) if doctype else (1, 1)
-        raise _dtd_error(file, line, col, text)
+        raise _dtdtemplate_error(file, line, col, text)
     warnings = [ParseWarning(e.message.strip(), e.line, e.column) for e in parser.error_log
                 if e.type_name not in _HARMLESS]
     try:
         elements = _scan(text)
     except _ScanError as exc:  # should not happen for documents lxml accepted
-        raise TemplateError(f"cannot map the XML source ({exc})", Location(file, 0, 0, "")) from None
+        raise template_error("xml-internal", f"cannot map the XML source ({exc})", Location(file, 0, 0, "")) from None
     nodes = [el for el in root.iter() if isinstance(el.tag, str)]
     if len(nodes) != len(elements) or any(_local(n.tag) != _local(e.tag) for n, e in zip(nodes, elements)):
-        raise TemplateError("cannot map the XML source to its elements", Location(file, 0, 0, ""))
+        raise template_error("xml-internal", "cannot map the XML source to its elements", Location(file, 0, 0, ""))
     for el in elements:
         if el.depth >= MAX_DEPTH:
             line, col = lines.position(el.start)
-            raise TemplateError(f"elements are nested more than {MAX_DEPTH} levels deep",
+            raise template_error("xml-depth", f"elements are nested more than {MAX_DEPTH} levels deep",
                                 Location(file, line, col, el.tag), caret_excerpt(text, line, col))
     return SourceDocument(data, file, text, encoding, root, elements, warnings)
 
 
-def _dtd_error(file: str, line: int, col: int, text: str) -> TemplateError:
-    return TemplateError(
+def _dtdtemplate_error(file: str, line: int, col: int, text: str) -> TemplateError:
+    return template_error(
+        "xml-dtd",
         "DOCTYPE and entity declarations are not allowed in templates "
         "(refused without expanding them: protects against XXE and entity-expansion attacks)",
         Location(file, line, col, "DOCTYPE"), caret_excerpt(text, line, col))
