@@ -143,7 +143,8 @@ async def _search_types(rt: Runtime, scenario_id: str, scope: dict[str, str],
             for record in outcome.records:
                 url = ""
                 try:
-                    url = popup_url(scenario, record, {**type_scope, "CallerNumber": scope.get("ReceivedNumber", "")},
+                    url = popup_url(scenario, record, {**rt.variables, **type_scope,
+                                                       "CallerNumber": scope.get("ReceivedNumber", "")},
                                     rt.render)
                 except Exception as exc:  # a bad popup format must not hide the contact
                     outcome.trace.notes.append(f"popup URL: {exc}")
