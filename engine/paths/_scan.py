@@ -97,8 +97,44 @@ class Result:
                 return 0
         return 0
 
+    @property
+    def type(self) -> str:
+        """``Null``, ``False``, ``Number``, ``String``, ``True`` or ``JSON``."""
+        return TYPE_NAMES[self.t]
+
+    def float(self) -> float:
+        t = self.t
+        if t == TRUE:
+            return 1.0
+        if t == STRING:
+            return parse_float(self.str)
+        if t == NUMBER:
+            return self.num
+        return 0.0
+
     def get(self, path: str) -> "Result":
+        """Evaluate ``path`` on this value (Go's ``Result.Get``)."""
         return get(self.raw, path)
+
+    def array(self) -> list:
+        """Go's ``Array()``: the elements of an array, ``[self]`` for a scalar, ``[]`` for null/missing."""
+        return result_array(self)
+
+    def value(self):
+        """The value as Python data: str, int/float, bool, None, dict or list."""
+        return result_value(self)
+
+    def for_each(self) -> list:
+        """Go's ``ForEach`` as a list of (key, value) results."""
+        return for_each(self)
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Result):
+            return NotImplemented
+        return (self.t, self.raw, self.str) == (other.t, other.raw, other.str) and (
+            self.num == other.num or self.num != self.num)
+
+    __hash__ = None
 
     def __repr__(self) -> str:
         return f"Result({TYPE_NAMES[self.t]}, raw={self.raw!r})"
