@@ -20,9 +20,16 @@ from engine.template.model import CALL_JOURNAL
 
 def text_variables(rt: Runtime, scenario: Scenario, scope: dict[str, str], *, subject: str | None,
                    description: str | None) -> dict[str, str]:
-    """``Subject`` and ``Description``: the operator's text or the template's default, rendered."""
+    """``Subject`` and ``Description``: the operator's text or the template's default, rendered.
+
+    A field switched off (``EnableSubject="0"``) is empty unless the operator wrote one.
+    """
     out = {}
     for key, given in (("Subject", subject), ("Description", description)):
+        switch = scenario.parameter(f"Enable{key}")
+        if given is None and switch is not None and not scenario.flag(f"Enable{key}"):
+            out[key] = ""  # switched off in the template: the field is not used
+            continue
         text = given if given is not None else scenario.value(key)
         loc = scenario.location
         out[key] = rt.render(text, scope, name=f"{loc.file}:{loc.line} {scenario.id}/Parameter[{key}]")
