@@ -23,7 +23,13 @@ export RT_SITE_CONFIG_DIR="$RT_HOME/etc/RT_SiteConfig.d"
 URL="http://127.0.0.1:$RT_PORT"
 API="$URL/REST/2.0"
 PIDFILE="$RT_HOME/rt-server.pid"
-PACKAGES=(request-tracker5 rt5-db-sqlite rt5-standalone)
+PACKAGES=(request-tracker5 rt5-db-sqlite rt5-standalone curl)
+
+alive() { # pid: running and not a zombie waiting to be reaped by init
+    local state
+    state=$(sed -n 's/^[0-9]* (.*) \([A-Za-z]\).*/\1/p' "/proc/$1/stat" 2>/dev/null) || return 1
+    [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
 
 log() { printf '[rt-helpdesk %s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -52,7 +58,7 @@ exim4-config exim4/dc_eximconfig_configtype select local delivery only; not on a
 EOF
     apt-get update -qq >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        "${PACKAGES[@]}" curl >/dev/null 2>"$TMPDIR_LOG" || { cat "$TMPDIR_LOG" >&2; die "apt-get install failed"; }
+        "${PACKAGES[@]}" >/dev/null 2>"$TMPDIR_LOG" || { cat "$TMPDIR_LOG" >&2; die "apt-get install failed"; }
     log "installed RT $(dpkg-query -W -f='${Version}' request-tracker5) in $((SECONDS - t0)) s"
 }
 
@@ -115,7 +121,7 @@ EOF
 
 do_start() {
     [ -f "$RT_SITE_CONFIG" ] || die "not initialised: run '$0 init' first"
-    if [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then return 0; fi
+    if [ -f "$PIDFILE" ] && alive "$(cat "$PIDFILE")"; then return 0; fi
     if curl -s -o /dev/null "$URL/"; then die "port $RT_PORT is already in use by another process"; fi
     nohup /usr/share/request-tracker5/libexec/rt-server --server Starlet \
         --max-workers "$RT_WORKERS" --host 127.0.0.1 --port "$RT_PORT" \
@@ -124,7 +130,7 @@ do_start() {
     local _
     for _ in $(seq 1 240); do
         [ "$(curl -s -o /dev/null -w '%{http_code}' -u "root:$RT_ROOT_PASSWORD" "$API/rt")" = 200 ] && return 0
-        kill -0 "$(cat "$PIDFILE")" 2>/dev/null || { cat "$RT_HOME/rt-server.log" >&2; die "rt-server exited"; }
+        alive "$(cat "$PIDFILE")" || { cat "$RT_HOME/rt-server.log" >&2; die "rt-server exited"; }
         sleep 0.25
     done
     cat "$RT_HOME/rt-server.log" >&2; die "RT did not answer within 60 s"
@@ -135,8 +141,8 @@ do_stop() {
     local pid _
     pid=$(cat "$PIDFILE")
     kill "$pid" 2>/dev/null || true   # the Starlet master stops its workers on TERM
-    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+    for _ in $(seq 1 40); do alive "$pid" || break; sleep 0.25; done
+    alive "$pid" && kill -KILL "$pid" 2>/dev/null || true
     rm -f "$PIDFILE"
 }
 

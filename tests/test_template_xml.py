@@ -247,3 +247,22 @@ def test_newlines_in_values_are_written_as_character_references():
     edited = t.with_parameter(ticket, "Description", "line1\nline2\tend")
     assert b'Value="line1&#xA;line2&#x9;end"' in edited.to_bytes()
     assert edited.scenario("CreateNewTicket").description == "line1\nline2\tend"
+
+
+def test_removing_attributes_keeps_the_tag_layout():
+    t = load_template(SKELETON)
+    before = t.to_bytes()
+    for name, expected in [
+        ("Remark", ['-             Remark="Example" Version="1.0.0" AuthType="basic" MaxConcurrentRequest="5"',
+                    '+             Version="1.0.0" AuthType="basic" MaxConcurrentRequest="5"']),
+        ("Logo", ['-<Information Provider="helpdesk" Name="Example Desk" Key="example_desk" Logo="example.png"',
+                  '+<Information Provider="helpdesk" Name="Example Desk" Key="example_desk"']),
+        ("MaxConcurrentRequest", ['-             Remark="Example" Version="1.0.0" AuthType="basic" '
+                                  'MaxConcurrentRequest="5"',
+                                  '+             Remark="Example" Version="1.0.0" AuthType="basic"']),
+    ]:
+        assert _changed_lines(before, t.without_attribute(0, name).to_bytes()) == expected
+    alone = parse_template(b'<Information\n    Name="a"\n    Key="b"\n/>')
+    assert alone.without_attribute(0, "Name").to_bytes() == b'<Information\n    Key="b"\n/>'
+    assert alone.without_attribute(0, "Key").to_bytes() == b'<Information\n    Name="a"\n/>'
+    assert alone.without_attribute(0, "Nope") is alone

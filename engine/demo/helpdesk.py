@@ -235,6 +235,7 @@ def _pkce_s256(verifier: str) -> str:
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True   # headers and body go out in separate writes
     server_version = "deskline-demo-helpdesk/1"
     helpdesk: DemoHelpdesk   # set on the per-server subclass
 

@@ -854,6 +854,7 @@ def lint_file(path: str | Path) -> list[Finding]:
         from engine.template.logo import check_logo
         where = template.where(0, "Logo")
         findings.extend(check_logo(Path(path).parent / logo, where))
+        findings.sort(key=lambda f: (f.location.line, f.location.col))
     return findings
 
 

@@ -398,6 +398,9 @@ class Template:
         self.issues: list[Finding] = []  # structural problems found while building the model
         self._build()
 
+    def __repr__(self) -> str:
+        return f"Template({self.file or '<bytes>'!r}, name={self.general.name!r})"
+
     # -- construction -------------------------------------------------------------------------------
     def where(self, ref: int, attribute: str | None = None) -> Location:
         """Location of element *ref* (or of its *attribute* value) with its field path."""

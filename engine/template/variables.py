@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from engine.template.model import (
     AUTH, CALL_JOURNAL, COMMON, CONTACT_FIELDS, CONTACT_MATCH, CONTACT_SEARCH, CREATE_CONTACT, CREATE_TICKET,
-    USER_ASSOCIATION, USER_FIELDS,
+    USER_ASSOCIATION,
 )
 
 EVERYWHERE = ("redirect_uri",)
@@ -67,6 +67,3 @@ def sample_value(name: str) -> str:
 def sample_data(names) -> dict[str, str]:
     return {n: sample_value(n) for n in names}
 
-
-def output_names(fields=CONTACT_FIELDS + USER_FIELDS) -> tuple[str, ...]:
-    return tuple(fields)

@@ -250,21 +250,26 @@ class SourceDocument:
         return self._splice(at, at, f' {name}="{escape_attribute(value)}"')
 
     def remove_attribute(self, index: int, name: str) -> SourceDocument:
+        """Remove attribute *name*; the rest of the start tag keeps its layout."""
         el = self.elements[index]
         span = el.attribute(name)
         if span is None:
             return self
-        start = span.name_start
-        while start > 0 and self.text[start - 1] in " \t":
-            start -= 1
-        if self.text[start - 1] in "\r\n":  # attribute alone on its line: drop the line
-            start = span.name_start
-            line_start = self.text.rfind("\n", 0, start) + 1
-            if self.text[line_start:start].strip() == "":
+        text = self.text
+        start, end = span.name_start, span.value_end + 1
+        line_start = text.rfind("\n", 0, start) + 1
+        if text[line_start:start].strip() == "":  # first on its line: the next attribute takes its place
+            while end < len(text) and text[end] in " \t":
+                end += 1
+            if text[end:end + 1] in ("\r", "\n"):  # and alone on it: drop the whole line
                 start = line_start - 1 if line_start > 0 else line_start
-                if start > 0 and self.text[start - 1] == "\r":
+                if start > 0 and text[start - 1] == "\r":
                     start -= 1
-        return self._splice(start, span.value_end + 1, "")
+                end = span.value_end + 1
+        else:
+            while start > 0 and text[start - 1] in " \t":
+                start -= 1
+        return self._splice(start, end, "")
 
     def _newline(self) -> str:
         return "\r\n" if "\r\n" in self.text else "\n"

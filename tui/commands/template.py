@@ -33,13 +33,18 @@ def _lint(args) -> int:
 
 
 def _show(args) -> int:
-    from engine.errors import TemplateError
+    from pathlib import Path
+
+    from engine.errors import LocatedError
     from engine.template.model import load_template
     from engine.template.summary import summarize
 
     try:
-        template = load_template(args.file)
-    except TemplateError as exc:
+        path = Path(args.file)
+        if not path.exists() and "/" not in args.file and args.file in _store().names():
+            path = _store().path(args.file)  # a stored template by name
+        template = load_template(path)
+    except LocatedError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     sys.stdout.write(summarize(template))

@@ -1,0 +1,26 @@
+"""The two located errors of the template engine."""
+
+from __future__ import annotations
+
+from engine.errors import Location, TemplateError, caret_excerpt
+
+
+class TemplateSyntaxError(TemplateError):
+    """The template text does not parse.  ``location`` is (template name, line, col)."""
+
+
+class TemplateExecError(TemplateError):
+    """Rendering failed (bad argument, wrong type, unsafe value...).  Located like a syntax error."""
+
+
+def position(text: str, pos: int) -> tuple[int, int]:
+    """1-based (line, column) of offset *pos* in *text*."""
+    pos = max(0, min(pos, len(text)))
+    line = text.count("\n", 0, pos) + 1
+    col = pos - (text.rfind("\n", 0, pos) + 1) + 1
+    return line, col
+
+
+def located(cls, text: str, name: str, pos: int, message: str):
+    line, col = position(text, pos)
+    return cls(message, Location(file=name, line=line, col=col), caret_excerpt(text, line, col))
