@@ -189,7 +189,7 @@ class Integration:
                                        store=token_store, clock=clock)
         self.runtime = Runtime(template, self.http, self.auth,
                                variables={**self.values, "redirect_uri": self.settings.redirect_uri},
-                               dry_run=dry_run)
+                               dry_run=dry_run, tz=self.settings.tz)
         self.cache = ContactCache(self.settings.contact_cache_ttl)
 
     async def __aenter__(self) -> Integration:

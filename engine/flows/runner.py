@@ -98,8 +98,9 @@ class Runtime:
     """Runs the requests of one template for one integration (shared by every scenario module)."""
 
     def __init__(self, template: Template, http: HelpdeskHttp, auth: Authenticator, *,
-                 variables: Mapping[str, str] | None = None, dry_run: bool = False) -> None:
+                 variables: Mapping[str, str] | None = None, dry_run: bool = False, tz=None) -> None:
         self.template = template
+        self.tz = tz  # the PBX time zone for TimeFormat (None: the host's)
         self.http = http
         self.auth = auth
         self.variables = dict(variables or {})
@@ -120,7 +121,7 @@ class Runtime:
             return text
         from engine.expr import render
 
-        return render(text, scope, context=context, name=name)
+        return render(text, scope, context=context, name=name, tz=self.tz)
 
     def build_request(self, scenario: str, request: Request, scope: Mapping[str, object], *,
                       url: str | None = None) -> httpx.Request | None:
