@@ -295,3 +295,30 @@ async def test_trace_records_timings_status_and_capped_response():
     assert len(trace.response_body) == 100 and trace.response_truncated
     assert trace.elapsed_ms >= 0 and trace.started_at > 0
     assert trace.summary().startswith("SyncContactAuto/Contacts GET https://hd.test/a?b=1 -> 200")
+
+
+async def test_proxies_come_from_the_environment(monkeypatch):
+    """With HTTP_PROXY set, the request goes to the proxy (absolute-form request line)."""
+    seen = []
+
+    async def proxy(reader, writer):
+        head = await reader.readuntil(b"\r\n\r\n")
+        seen.append(head.split(b"\r\n", 1)[0].decode())
+        body = b'{"via":"proxy"}'
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                     + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(proxy, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    try:
+        async with HelpdeskHttp(HttpSettings()) as http:
+            ex = await http.send(http.build_request("GET", "http://helpdesk.invalid/api/x"))
+    finally:
+        server.close()
+    assert ex.ok and ex.response.json() == {"via": "proxy"}
+    assert seen == ["GET http://helpdesk.invalid/api/x HTTP/1.1"]
