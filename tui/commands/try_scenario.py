@@ -152,7 +152,7 @@ async def _authorize(hd, out, stdin) -> int:
 async def _run(args, out, stdin) -> int:
     from engine.errors import LocatedError
     from engine.flows import CallInfo
-    from engine.integration import Integration, default_token_store
+    from engine.integration import Integration, IntegrationSettings, default_token_store
     from engine.template import load_template
 
     sid = scenario_id(args.scenario)
@@ -173,8 +173,12 @@ async def _run(args, out, stdin) -> int:
         out.write(f"error: {sid} needs --phone N (the number or, for SearchContact, the text to search)\n")
         return 2
     values = load_values(template)
+    settings = IntegrationSettings()
+    if os.environ.get("DESKLINE_OAUTH_REDIRECT_URI"):
+        settings = IntegrationSettings(redirect_uri=os.environ["DESKLINE_OAUTH_REDIRECT_URI"])
     try:
-        hd = Integration(template, values, token_store=default_token_store(template), dry_run=args.dry_run)
+        hd = Integration(template, values, settings, token_store=default_token_store(template),
+                         dry_run=args.dry_run)
     except LocatedError as exc:
         out.write(f"error: {exc}\n")
         return 2
@@ -193,12 +197,12 @@ async def _run(args, out, stdin) -> int:
             w(f"number variants tried: {tried}\n")
             if result.variant is not None:
                 w(f"matched with {result.variant.variant}: {result.variant.value}\n")
-            _print_matches(result, out)
+            _print_matches(result, out, hd.http.redactor.url)
             error = result.errors[0] if result.errors else None
         elif sid == "SearchContact":
             result = await hd.search(phone)
             _print_result(result, out)
-            _print_matches(result, out)
+            _print_matches(result, out, hd.http.redactor.url)
             error = result.errors[0] if result.errors else None
         elif sid == "UserAssociation":
             users = await hd.fetch_users()
@@ -238,13 +242,13 @@ async def _run(args, out, stdin) -> int:
     return 0
 
 
-def _print_matches(result, out) -> None:
+def _print_matches(result, out, redact=lambda url: url) -> None:
     w = out.write
     w(f"{len(result.matches)} contact(s) found\n")
     for m in result.matches:
         chosen = "*" if m is result.chosen else " "
         w(f" {chosen} [{m.contact_type}] {m.display_name} (ContactId {m.id})"
-          + (f"  popup: {m.popup_url}" if m.popup_url else "") + "\n")
+          + (f"  popup: {redact(m.popup_url)}" if m.popup_url else "") + "\n")
         for key, value in m.fields.items():
             if value and key not in ("ContactId", "ContactsId"):
                 w(f"      {key}: {value}\n")
