@@ -42,11 +42,14 @@ from engine.flows import (
     ContactCache,
     ContactSearchResult,
     CreatedContact,
+    HelpdeskUser,
     PickPolicy,
     Runtime,
     ScenarioResult,
     UserList,
+    associate_by_email,
     create_contact,
+    extension_may_use_features,
     fetch_users,
     search_contacts,
     search_manually,
@@ -191,6 +194,7 @@ class Integration:
                                variables={**self.values, "redirect_uri": self.settings.redirect_uri},
                                dry_run=dry_run, tz=self.settings.tz)
         self.cache = ContactCache(self.settings.contact_cache_ttl)
+        self.associations: dict[str, HelpdeskUser] = {}  # extension -> helpdesk user
 
     async def __aenter__(self) -> Integration:
         return self
@@ -218,7 +222,30 @@ class Integration:
 
     # -- scenarios ------------------------------------------------------------------------------------
     def new_call(self, call: CallInfo) -> CallContext:
-        return CallContext(call)
+        """The scope of one call; ``Owner`` is the helpdesk user associated with its extension."""
+        context = CallContext(call)
+        user = self.associations.get(call.extension)
+        if user is not None:
+            context.owner = user.id
+        return context
+
+    async def associate_users(self, extensions: Mapping[str, str],
+                              manual: Mapping[str, str] | None = None) -> tuple[UserList, list[str]]:
+        """Fetch the helpdesk users and associate extensions (manual first, then by e-mail).
+
+        *extensions* maps extension -> e-mail, *manual* extension -> helpdesk user id.
+        The associations are kept only when every page was fetched.
+        """
+        users = await self.fetch_users()
+        if not users.ok:
+            return users, [str(users.error)]
+        self.associations, notes = associate_by_email(users.users, extensions, manual)
+        return users, notes
+
+    def may_use_features(self, extension: str) -> bool:
+        """With User Association on, only associated extensions use the features (spec A.2.6)."""
+        return extension_may_use_features(self.template.feature_enabled("UserAssociation"), self.associations,
+                                          extension)
 
     async def search_contacts(self, number: str, *, caller_display_name: str = "",
                               use_cache: bool = True) -> ContactSearchResult:

@@ -193,3 +193,15 @@ async def test_dry_run_sends_nothing(demo):
     assert demo.requests == []
     assert found.traces and all(t.dry_run for t in found.traces)
     assert "phone=%2B15550100" in found.traces[0].url
+
+
+async def test_associated_extensions_get_their_owner_and_others_are_left_out(demo):
+    async with integration(demo) as hd:
+        users, notes = await hd.associate_users({"1001": "ada@demo-helpdesk.test", "1002": "nobody@x.test"},
+                                                manual={"1003": "a3", "1004": "gone"})
+        assert users.ok and notes == ["extension 1004: the associated helpdesk user 'gone' no longer exists"]
+        assert hd.may_use_features("1001") and hd.may_use_features("1003")
+        assert not hd.may_use_features("1002")
+        call = hd.new_call(CallInfo("+15550100", "1001", extension="1001"))
+        assert call.owner == "a1" and call.scope()["Owner"] == "a1"
+        assert hd.new_call(CallInfo("+15550100", "1002", extension="1002")).owner == ""

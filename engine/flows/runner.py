@@ -201,15 +201,19 @@ class Runtime:
                           skipped="the URL rendered empty")
             self._emit_unsent(trace)
             return RequestOutcome(request, trace, skipped=True)
+        unauthorised = ""
         try:
             await self.auth.authorize(built)
         except AuthError as exc:
             if not self.dry_run:
                 raise ScenarioError(f"request {request.name!r} cannot be authorised: {exc.message}", exc.location,
                                     scenario=scenario_id, request=request.name) from None
+            unauthorised = f"sent without credentials: {exc.message}"
         if self.dry_run:
             trace = request_trace(built, self.http.redactor, scenario=scenario_id, name=request.name)
             trace.dry_run = True
+            if unauthorised:
+                trace.notes.append(unauthorised)
             self._emit_unsent(trace)
             return RequestOutcome(request, trace)
 
