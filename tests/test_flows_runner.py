@@ -439,3 +439,83 @@ async def test_records_without_a_contact_id_are_dropped_with_a_note():
         found = await hd.search("A")
     assert [m.id for m in found.matches] == ["1"]
     assert any("dropped" in n for n in found.traces[0].notes)
+
+
+JOURNAL_VARS = ("Owner", "WhoModule", "ContactId", "TicketId", "Subject", "Description", "RecordPath",
+                "StartTimeUnix", "Time", "Call_From", "Call_To", "CallerNumber", "CalleeNumber",
+                "Communication_Type", "Call_Status", "Call_Log_Status", "Talk_Duration", "Talk_Duration_Sec",
+                "Ring_Duration_Sec", "Extension", "ContactNumber", "redirect_uri", "base")
+
+
+async def test_the_journal_body_sees_every_variable_of_the_spec():
+    body = "{" + ",".join(f"&quot;{v}&quot;:&quot;{{{{.{v}}}}}&quot;" for v in JOURNAL_VARS) + "}"
+    xml = template(f"""
+    <Scenario Id="CallJournal" Type="REST">
+      <Parameters>
+        <Parameter Name="EnableSubject" Value="1" />
+        <Parameter Name="Subject" Value="{{{{.Communication_Type}}}} {{{{.Call_Status}}}}" />
+        <Parameter Name="EnableDescription" Value="1" />
+        <Parameter Name="Description" Value="{{{{.Subject}}}} / {{{{.Talk_Duration}}}}" />
+        <Parameter Name="EnablePlayCallRecording" Value="1" />
+        <Parameter Name="PlayCallRecording" Value="1" />
+      </Parameters>
+      <Requests>
+        <Request Name="Log" Method="POST" URLFormat="{{{{.base}}}}/log">
+          <Parameters><Parameter Name="Data" Type="Body" Value="{body}" /></Parameters>
+        </Request>
+      </Requests>
+    </Scenario>""")
+    sent = []
+    helpdesk = Helpdesk({("POST", "/log"): lambda r: (sent.append(json.loads(r.content)), httpx.Response(201))[1]})
+    from engine.flows import ContactMatch
+
+    async with connect(xml, helpdesk) as hd:
+        call = hd.new_call(CallInfo("+15550100", "1001", extension="1001", status="Busy", start_time=1_795_600_000,
+                                    talk_seconds=5, ring_seconds=7, record_path="https://pbx/rec.wav"))
+        call.owner = "u9"
+        call.contact = ContactMatch("Contacts", {"ContactId": "c5", "FirstName": "Ann"})
+        call.remember({"TicketId": "T1"})
+        result = await hd.write_journal(call)
+    assert result.ok, result.error
+    got = sent[0]
+    assert all(got[v] != "" for v in JOURNAL_VARS), {v: got[v] for v in JOURNAL_VARS if not got[v]}
+    assert got["Subject"] == "Inbound Busy" and got["Description"] == "Inbound Busy / 0:00:05"
+    assert got["WhoModule"] == "Contacts" and got["Owner"] == "u9" and got["TicketId"] == "T1"
+    assert got["redirect_uri"] == "http://127.0.0.1:8765/callback"
+
+
+async def test_recording_link_is_left_out_when_the_option_is_off():
+    xml = template("""
+    <Scenario Id="CallJournal" Type="REST">
+      <Parameters>
+        <Parameter Name="EnablePlayCallRecording" Value="1" />
+        <Parameter Name="PlayCallRecording" Value="0" />
+      </Parameters>
+      <Requests>
+        <Request Name="Log" Method="POST" URLFormat="{{.base}}/log">
+          <Parameters><Parameter Name="Data" Type="Body" Value="{&quot;rec&quot;:&quot;{{.RecordPath}}&quot;}" /></Parameters>
+        </Request>
+      </Requests>
+    </Scenario>""")
+    sent = []
+    helpdesk = Helpdesk({("POST", "/log"): lambda r: (sent.append(json.loads(r.content)), httpx.Response(201))[1]})
+    async with connect(xml, helpdesk) as hd:
+        await hd.write_journal(hd.new_call(CallInfo("+1555", "1", record_path="https://pbx/rec.wav")))
+    assert sent == [{"rec": ""}]
+
+
+async def test_json_bodies_stay_valid_whatever_the_values():
+    """Quotes, backslashes and newlines in a value are escaped inside a JSON string (json context)."""
+    xml = template(ORDERED)
+    sent = []
+
+    def create(request):
+        sent.append(json.loads(request.content))
+        return httpx.Response(201, json={"ticket": {"id": 1}})
+
+    helpdesk = Helpdesk({("POST", "/tickets"): create, ("PATCH", "/tickets/1"): lambda r: httpx.Response(200)})
+    async with connect(xml, helpdesk) as hd:
+        result = await hd.ticket_after_call(hd.new_call(CallInfo('+1 "555" \\ x', "1")),
+                                            subject='He said "hi"\nthen left')
+    assert result.ok, result.error
+    assert sent[0]["subject"] == 'He said "hi"\nthen left'

@@ -32,7 +32,7 @@ def text_variables(rt: Runtime, scenario: Scenario, scope: dict[str, str], *, su
             continue
         text = given if given is not None else scenario.value(key)
         loc = scenario.location
-        out[key] = rt.render(text, scope, name=f"{loc.file}:{loc.line} {scenario.id}/Parameter[{key}]")
+        out[key] = rt.render(text, {**scope, **out}, name=f"{loc.file}:{loc.line} {scenario.id}/Parameter[{key}]")
     return out
 
 
