@@ -322,3 +322,36 @@ async def test_proxies_come_from_the_environment(monkeypatch):
         server.close()
     assert ex.ok and ex.response.json() == {"via": "proxy"}
     assert seen == ["GET http://helpdesk.invalid/api/x HTTP/1.1"]
+
+
+async def test_oversized_answers_are_refused_not_buffered():
+    def handler(request):
+        if request.url.path == "/declared":
+            return httpx.Response(200, content=b"x" * 2000)
+        if request.url.path == "/small":
+            return httpx.Response(200, content=b"{}")
+
+        async def chunks():
+            for _ in range(10):
+                yield b"y" * 500
+
+        return httpx.Response(200, content=chunks())  # streamed, no length
+
+    async with http_with(handler, max_response_bytes=1000) as http:
+        declared = await http.send(http.build_request("GET", "https://hd.test/declared"))
+        streamed = await http.send(http.build_request("GET", "https://hd.test/streamed"))
+        small = await http.send(http.build_request("GET", "https://hd.test/small"))
+    assert not declared.ok and "2000 bytes" in declared.error and len(declared.trace.attempts) == 1
+    assert not streamed.ok and "larger than the limit of 1000" in streamed.error
+    assert small.ok and small.text == "{}"
+
+
+async def test_gzip_answers_are_decoded():
+    import gzip
+
+    def handler(request):
+        return httpx.Response(200, content=gzip.compress(b'{"a": 1}'), headers={"Content-Encoding": "gzip"})
+
+    async with http_with(handler) as http:
+        ex = await http.send(http.build_request("GET", "https://hd.test/"))
+    assert ex.response.json() == {"a": 1} and ex.trace.response_body == '{"a": 1}'

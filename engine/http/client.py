@@ -46,7 +46,8 @@ class HttpSettings:
     verify: bool = True
     trust_env: bool = True
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    response_cap: int = DEFAULT_RESPONSE_CAP
+    response_cap: int = DEFAULT_RESPONSE_CAP  # what a trace keeps of a response body
+    max_response_bytes: int = 16 * 1024 * 1024  # larger answers are refused, never held in memory
 
     def timeout(self) -> httpx.Timeout:
         return httpx.Timeout(connect=self.connect_timeout, read=self.read_timeout,
@@ -75,6 +76,10 @@ class Exchange:
 
 
 TraceSink = Callable[[Trace], None]
+
+
+class ResponseTooLarge(Exception):
+    """The helpdesk answered with more bytes than an integration accepts."""
 
 
 class _HttpxLogRedaction(logging.Filter):
@@ -178,8 +183,11 @@ class HelpdeskHttp:
                 self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
                 began = time.monotonic()
                 try:
-                    response = await self.client.send(request)
-                    await response.aread()
+                    response = await self.client.send(request, stream=True)
+                    await self._read_bounded(response)
+                except ResponseTooLarge as exc:
+                    error = exc
+                    response = None
                 except httpx.HTTPError as exc:
                     error = exc
                 finally:
@@ -212,6 +220,27 @@ class HelpdeskHttp:
         if self._on_trace is not None:
             self._on_trace(trace)
         return exchange
+
+    async def _read_bounded(self, response: httpx.Response) -> None:
+        """Read the body, refusing more than ``max_response_bytes`` (decoded)."""
+        limit = self.settings.max_response_bytes
+        try:
+            declared = int(response.headers.get("content-length", "0"))
+        except ValueError:
+            declared = 0
+        if declared > limit:
+            await response.aclose()
+            raise ResponseTooLarge(f"the answer is {declared} bytes; more than the limit of {limit}")
+        chunks, size = [], 0
+        try:
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    raise ResponseTooLarge(f"the answer is larger than the limit of {limit} bytes")
+                chunks.append(chunk)
+        finally:
+            await response.aclose()
+        response._content = b"".join(chunks)  # what Response.aread() does; httpx is pinned below 0.29
 
     def record(self, trace: Trace) -> None:
         """Pass a trace made elsewhere (a skipped or dry-run request) to the trace sink."""
