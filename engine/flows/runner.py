@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from urllib.parse import urljoin
+from urllib.parse import quote, urlencode, urljoin
 
 import httpx
 
@@ -150,9 +150,14 @@ class Runtime:
             raise ScenarioError(f"request {request.name!r} cannot be rendered: {exc.message}", exc.location,
                                 exc.excerpt, scenario=scenario, request=request.name) from None
         method = (request.method or "GET").upper()
+        if query:
+            # appended to what the URL format wrote, which is kept byte for byte
+            base, _, fragment = target.partition("#")
+            joiner = "" if base.endswith(("?", "&")) else ("&" if "?" in base else "?")
+            base += joiner + urlencode(query, quote_via=quote, safe="-_.~")
+            target = base + (f"#{fragment}" if fragment else "")
         try:
-            built = self.http.build_request(method, target, headers=headers, content=content or None,
-                                            params=query or None)
+            built = self.http.build_request(method, target, headers=headers, content=content or None)
         except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as exc:
             raise ScenarioError(f"request {request.name!r} has an invalid URL {self.http.redactor.url(target)!r}: "
                                 f"{exc}", request.location, scenario=scenario, request=request.name) from None
