@@ -302,8 +302,21 @@ class Runtime:
             trace.notes.append(f"mapping failed: {exc.message}")
             return []
         records = [dict(r) for r in result.records]
+        diagnostics = getattr(result, "fields", None) or {}
         for name, path in fields.items():
-            trace.mapping.append(MappingNote(name, path, sum(1 for r in records if r.get(name, "") != "")))
+            count = sum(1 for r in records if r.get(name, "") != "")
+            shown = path
+            diag = diagnostics.get(name)
+            if diag is not None:
+                won = [i for i in diag.matched if i is not None]
+                if won and len(diag.alternatives) > 1:
+                    shown = diag.alternatives[won[0]].evaluated  # the alternative that matched
+                elif diag.alternatives and diag.alternatives[0].evaluated != path:
+                    shown = diag.alternatives[0].evaluated  # with {{.Variables}} filled in
+                for alt in diag.alternatives:
+                    if alt.error:
+                        trace.notes.append(f"{name}: path {alt.path!r}: {alt.error}")
+            trace.mapping.append(MappingNote(name, shown, count))
         if wanted:
             kept = [r for r in records if all(r.get(n, "") != "" for n in wanted)]
             if len(kept) != len(records):
