@@ -4,7 +4,7 @@
 #
 #   scripts/dh-helpdesk.sh install   venv under $DH_HOME + pinned pip install
 #   scripts/dh-helpdesk.sh init      Django site files + fresh SQLite DB (migrate); stops running servers
-#   scripts/dh-helpdesk.sh seed      admin, agents, queue, DRF tokens, OAuth2 application; writes $DH_HOME/env
+#   scripts/dh-helpdesk.sh seed      admin, agents, queue, DRF tokens, OAuth2 app; writes $DH_HOME/env (repeatable)
 #   scripts/dh-helpdesk.sh start     two runserver instances on one DB, waits until both answer:
 #                                      127.0.0.1:$DH_PORT        access tokens live $DH_ACCESS_TOKEN_TTL s (3600)
 #                                      127.0.0.1:$DH_SHORT_PORT  access tokens live $DH_SHORT_TOKEN_TTL s (2)
@@ -130,29 +130,6 @@ urlpatterns = [
     path("helpdesk/", include("helpdesk.urls", namespace="helpdesk")),
 ]
 EOF
-    cat > "$SITE/seed.py" <<'EOF'
-import os
-from django.contrib.auth import get_user_model
-from helpdesk.models import Queue
-from oauth2_provider.models import Application
-from rest_framework.authtoken.models import Token
-
-User = get_user_model()
-admin = User.objects.create_superuser("admin", "admin@helpdesk.test", "adminpass123",
-                                      first_name="Ada", last_name="Admin")
-agents = [User.objects.create_user(f"agent{i}", f"agent{i}@helpdesk.test", f"agentpass{i}",
-                                   is_staff=True, first_name="Agent", last_name=str(i)) for i in (1, 2, 3)]
-queue = Queue.objects.create(title="Support", slug="support", allow_public_submission=True)
-Application.objects.create(
-    name="deskline", user=admin, client_id="deskline-test-client",
-    client_secret="deskline-test-secret",   # DOT stores it hashed
-    client_type=Application.CLIENT_CONFIDENTIAL,
-    authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
-    redirect_uris=os.environ["DH_REDIRECT_URIS"], skip_authorization=True, algorithm="")
-print(f"DH_TOKEN={Token.objects.create(user=admin).key}")
-print(f"DH_AGENT_TOKEN={Token.objects.create(user=agents[0]).key}")
-print(f"DH_QUEUE_ID={queue.id}")
-EOF
     # A freshly migrated, empty DB is kept beside the venv (same pins, same schema) and
     # copied on later inits: migrate takes ~5 s, the copy a few ms.
     local migrated="$DH_HOME/venv/.deskline-migrated.sqlite3"
@@ -167,10 +144,37 @@ EOF
 
 do_seed() {
     [ -f "$DH_HOME/data/db.sqlite3" ] || die "not initialised: run '$0 init' first"
+    cat > "$SITE/seed.py" <<'EOF'
+import os
+from django.contrib.auth import get_user_model
+from helpdesk.models import Queue
+from oauth2_provider.models import Application
+from rest_framework.authtoken.models import Token
+
+# Idempotent: seeding twice leaves the same accounts, queue, tokens and application.
+User = get_user_model()
+admin = User.objects.filter(username="admin").first() or User.objects.create_superuser(
+    "admin", "admin@helpdesk.test", "adminpass123", first_name="Ada", last_name="Admin")
+agents = [User.objects.filter(username=f"agent{i}").first() or User.objects.create_user(
+              f"agent{i}", f"agent{i}@helpdesk.test", f"agentpass{i}", is_staff=True,
+              first_name="Agent", last_name=str(i)) for i in (1, 2, 3)]
+queue, _ = Queue.objects.get_or_create(slug="support", defaults={"title": "Support",
+                                                                 "allow_public_submission": True})
+Application.objects.filter(client_id="deskline-test-client").delete()
+Application.objects.create(
+    name="deskline", user=admin, client_id="deskline-test-client",
+    client_secret="deskline-test-secret",   # DOT stores it hashed
+    client_type=Application.CLIENT_CONFIDENTIAL,
+    authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
+    redirect_uris=os.environ["DH_REDIRECT_URIS"], skip_authorization=True, algorithm="")
+print(f"DH_TOKEN={Token.objects.get_or_create(user=admin)[0].key}")
+print(f"DH_AGENT_TOKEN={Token.objects.get_or_create(user=agents[0])[0].key}")
+print(f"DH_QUEUE_ID={queue.id}")
+EOF
     local out
     out=$(cd "$SITE" && DH_DATA_DIR="$DH_HOME/data" DH_REDIRECT_URIS="$DH_REDIRECT_URIS" \
           "$PY" manage.py shell -c "exec(open('seed.py').read())" 2>"$DH_HOME/seed.log") \
-        || { cat "$DH_HOME/seed.log" >&2; die "seed failed (already seeded? run init first)"; }
+        || { cat "$DH_HOME/seed.log" >&2; die "seed failed"; }
     local first_redirect=${DH_REDIRECT_URIS%% *}
     cat > "$DH_HOME/env.tmp" <<EOF
 DH_URL=$URL

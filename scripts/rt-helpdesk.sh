@@ -4,7 +4,7 @@
 #   scripts/rt-helpdesk.sh install   apt-get install request-tracker5 rt5-db-sqlite rt5-standalone (root)
 #   scripts/rt-helpdesk.sh init      fresh SQLite DB, site config, user CF "Phone", API token (stops a running server)
 #   scripts/rt-helpdesk.sh start     rt-server on 127.0.0.1:$RT_PORT; waits until REST 2.0 answers
-#   scripts/rt-helpdesk.sh seed      agents, contacts with phone numbers and one ticket, through REST 2.0
+#   scripts/rt-helpdesk.sh seed      agents, contacts with phone numbers and one ticket via REST 2.0 (repeatable)
 #   scripts/rt-helpdesk.sh stop      stop the server started by 'start' (by its PID)
 #   scripts/rt-helpdesk.sh all       stop, install, init, start, seed: a fresh seeded server every time
 #
@@ -143,6 +143,8 @@ do_stop() {
     kill "$pid" 2>/dev/null || true   # the Starlet master stops its workers on TERM
     for _ in $(seq 1 40); do alive "$pid" || break; sleep 0.25; done
     alive "$pid" && kill -KILL "$pid" 2>/dev/null || true
+    # workers can outlive the master for a moment; wait until nothing answers on the port
+    for _ in $(seq 1 40); do curl -s -o /dev/null -m 1 "$URL/" || break; sleep 0.25; done
     rm -f "$PIDFILE"
 }
 
@@ -151,10 +153,10 @@ do_seed() {
     RT_API="$API" RT_TOKEN="$(cat "$RT_HOME/var/root.token")" RT_DOMAIN="$RT_DOMAIN" \
         python3 - > "$RT_HOME/var/seed.out" <<'EOF'
 """Seed RT through REST 2.0: agents (privileged, group Agents), contacts with phones, a ticket."""
-import json, os, sys, urllib.error, urllib.request
+import json, os, sys, urllib.error, urllib.parse, urllib.request
 api, token, domain = os.environ["RT_API"], os.environ["RT_TOKEN"], os.environ["RT_DOMAIN"]
 
-def call(method, path, body=None):
+def call(method, path, body=None, missing_ok=False):
     req = urllib.request.Request(f"{api}/{path}", method=method,
         data=None if body is None else json.dumps(body).encode(),
         headers={"Authorization": f"token {token}", "Content-Type": "application/json"})
@@ -162,13 +164,20 @@ def call(method, path, body=None):
         with urllib.request.urlopen(req) as resp:
             return json.load(resp)
     except urllib.error.HTTPError as exc:
+        if missing_ok and exc.code == 404:
+            return None
         sys.exit(f"seed: {method} {path} -> HTTP {exc.code} {exc.read()[:300]!r}")
 
-agent_ids = []
-for i in range(1, 6):
-    call("POST", "user", {"Name": f"agent{i}", "EmailAddress": f"agent{i}@{domain}",
-                          "RealName": f"Agent {i}", "Privileged": 1, "Password": f"agentpass{i}"})
-    agent_ids.append(call("GET", f"user/agent{i}")["id"])
+def ensure_user(body):
+    """Create the user unless it exists (seeding twice is harmless); return its numeric id."""
+    found = call("GET", f"user/{body['Name']}", missing_ok=True)
+    if found is None:
+        call("POST", "user", body)
+        found = call("GET", f"user/{body['Name']}")
+    return found["id"]
+
+agent_ids = [ensure_user({"Name": f"agent{i}", "EmailAddress": f"agent{i}@{domain}", "RealName": f"Agent {i}",
+                          "Privileged": 1, "Password": f"agentpass{i}"}) for i in range(1, 6)]
 group = call("POST", "groups", [{"field": "Name", "value": "Agents"}])["items"][0]["id"]
 call("PUT", f"group/{group}/members", agent_ids)
 contacts = [
@@ -184,9 +193,11 @@ for email, name, org, phones in contacts:
             "CustomFields": {"Phone": sorted(set(phones.values()))}}
     if org:
         body["Organization"] = org
-    call("POST", "user", body)
-ticket = call("POST", "ticket", {"Queue": "General", "Subject": "Seed ticket", "Requestor": "alice@example.com",
-                                 "Owner": "agent1", "Content": "seeded", "ContentType": "text/plain"})["id"]
+    ensure_user(body)
+seeded = call("GET", "tickets?query=" + urllib.parse.quote("Subject = 'Seed ticket'"))["items"]
+ticket = seeded[0]["id"] if seeded else call("POST", "ticket", {
+    "Queue": "General", "Subject": "Seed ticket", "Requestor": "alice@example.com", "Owner": "agent1",
+    "Content": "seeded", "ContentType": "text/plain"})["id"]
 print(f"RT_AGENTS_GROUP_ID={group}\nRT_SEED_TICKET_ID={ticket}")
 EOF
     write_env

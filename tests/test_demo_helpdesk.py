@@ -95,6 +95,7 @@ def test_request_log_keeps_no_credentials(hd, api):
     record = hd.requests[-1]
     assert (record.method, record.path, record.status, record.auth) == ("GET", "/api/v1/agents", 200, "basic")
     assert "demo-password" not in repr(hd.requests) and "demo-api-token" not in repr(hd.requests)
+    assert "demo-password" not in repr(hd.options) and "deskline-demo-secret" not in repr(hd.options)
 
 
 # -- paging -------------------------------------------------------------------------------------
@@ -378,3 +379,21 @@ def test_short_token_ttl(clock):
         assert httpx.get(f"{server.api_url}/me", headers=bearer).status_code == 200
         clock.now += 2
         assert httpx.get(f"{server.api_url}/me", headers=bearer).status_code == 401
+
+
+def test_runs_as_a_standalone_process():
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    proc = subprocess.Popen([sys.executable, "-m", "engine.demo", "--latency", "0"], cwd=REPO,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        url = proc.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:")
+        assert "demo-password" not in proc.stdout.readline()
+        assert httpx.get(f"{url}/api/v1/agents", headers=TOKEN).json()["meta"]["total"] == 5
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=5) == 0

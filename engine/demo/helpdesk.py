@@ -37,6 +37,7 @@ OAuth2: ``GET /oauth/authorize``, ``POST /oauth/token``, ``POST /oauth/revoke``.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import http.server
@@ -88,11 +89,11 @@ class DemoOptions:
     require_auth: bool = True
     seed: bool = True
     max_per_page: int = 100
-    api_token: str = "demo-api-token"
+    api_token: str = field(default="demo-api-token", repr=False)
     basic_user: str = "demo"
-    basic_password: str = "demo-password"
+    basic_password: str = field(default="demo-password", repr=False)
     client_id: str = "deskline-demo"
-    client_secret: str = "deskline-demo-secret"
+    client_secret: str = field(default="deskline-demo-secret", repr=False)
     # registered redirect URIs; any loopback port is accepted for these paths (RFC 8252 7.3)
     redirect_uris: tuple[str, ...] = ("http://127.0.0.1:8765/callback",)
     clock: Callable[[], float] = time.time
@@ -360,7 +361,6 @@ class DemoHelpdesk:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        import asyncio
         await asyncio.to_thread(self.stop)
 
     def _track(self, conn: socket.socket, add: bool) -> None:

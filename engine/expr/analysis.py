@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from .exceptions import TemplateSyntaxError, located, position
 from .nodes import (
-    ActionNode, BranchNode, ChainNode, CommandNode, FieldNode, ListNode, PipeNode, TemplateNode,
+    ActionNode, BranchNode, ChainNode, FieldNode, ListNode, PipeNode, TemplateNode,
     VariableNode,
 )
 from .parser import ParseError, parse

@@ -48,14 +48,14 @@ _CONTINUE = _Continue()
 class State:
     """Everything one render needs: output, variables, options, escaper."""
 
-    __slots__ = ("write", "vars", "missingkey", "depth", "esc", "tz", "trees", "tree")
+    __slots__ = ("write", "vars", "missingkey", "depth", "estate", "tz", "trees", "tree")
 
-    def __init__(self, write, trees, missingkey: str, esc, tz, tree: str):
+    def __init__(self, write, trees, missingkey: str, tz, tree: str):
         self.write = write
         self.vars: list = []
         self.missingkey = missingkey
         self.depth = 0
-        self.esc = esc
+        self.estate = 0  # the escaper's state (see engine.expr.escaping)
         self.tz = tz
         self.trees = trees
         self.tree = tree
@@ -155,25 +155,69 @@ def _check_string(v, node):
 class Compiler:
     """Turns the trees of one template into closures for one output kind."""
 
-    def __init__(self, funcs: Mapping[str, Function], *, pbx: bool, escaped: bool):
+    def __init__(self, funcs: Mapping[str, Function], *, pbx: bool, context: str = "text"):
         self.funcs = funcs
         self.pbx = pbx
-        self.escaped = escaped
+        self.escaper = ESCAPERS[context]
+        self.escaped = self.escaper is not None
         self.show = show_pbx if pbx else show_go
 
     # -- lists and statements
     def list(self, lst: ListNode):
-        fs = [f for f in (self.node(n) for n in lst.nodes) if f is not None]
-        if not fs:
+        nodes = [n for n in lst.nodes if not isinstance(n, CommentNode)]
+        if not nodes:
             return lambda st, dot: None
-        if len(fs) == 1:
-            return fs[0]
-        fs = tuple(fs)
+        if len(nodes) == 1:
+            return self.node(nodes[0])
+        return self._generate(nodes)
 
-        def run_list(st, dot):
-            for f in fs:
-                f(st, dot)
-        return run_list
+    def _generate(self, nodes: list):
+        """Generate one Python function for a list: text and simple ``{{.Field}}`` actions inline."""
+        ns: dict = {"MISSING": MISSING, "EscapeError": EscapeError, "_fail": _fail, "show": self.show}
+        lines = ["def run_list(st, dot):", "    w = st.write"]
+        esc = self.escaper
+        if esc is not None:
+            ns["esc"] = esc.value
+        for i, n in enumerate(nodes):
+            if isinstance(n, TextNode):
+                ns[f"T{i}"] = n.text
+                lines.append(f"    w(T{i})")
+                if esc is not None:
+                    trans = tuple(esc.scan(n.text, s) for s in esc.STATES)
+                    if any(trans[k] != s for k, s in enumerate(esc.STATES)):
+                        ns[f"R{i}"] = trans
+                        lines.append(f"    st.estate = R{i}[st.estate]")
+                continue
+            if isinstance(n, ActionNode) and self._simple_field(n):
+                ns[f"P{i}"] = self.pipeline(n.pipe)
+                ns[f"N{i}"] = n
+                name = n.pipe.cmds[0].args[0].ident[0]
+                lines += [
+                    "    if type(dot) is dict:",
+                    f"        v = dot.get({name!r})",
+                    "        if type(v) is not str:",
+                    f"            v = str(v) if type(v) is int else show(P{i}(st, dot))",
+                    "    else:",
+                    f"        v = show(P{i}(st, dot))",
+                ]
+                if esc is None:
+                    lines.append("    w(v)")
+                else:
+                    lines += ["    try:", "        w(esc(st, v))", "    except EscapeError as e:",
+                              f"        _fail(str(e), N{i}.pipe)"]
+                continue
+            f = self.node(n)
+            if f is not None:
+                ns[f"F{i}"] = f
+                lines.append(f"    F{i}(st, dot)")
+        exec(compile("\n".join(lines), "<template>", "exec"), ns)  # noqa: S102 - generated from the parse tree
+        return ns["run_list"]
+
+    @staticmethod
+    def _simple_field(n: ActionNode) -> bool:
+        cmds = n.pipe.cmds
+        return (not n.pipe.decl and len(cmds) == 1 and len(cmds[0].args) == 1
+                and isinstance(cmds[0].args[0], FieldNode) and len(cmds[0].args[0].ident) == 1)
 
     def node(self, n):
         if isinstance(n, TextNode):
@@ -202,10 +246,16 @@ class Compiler:
         if not self.escaped:
             def text(st, dot):
                 st.write(t)
+            return text
+        esc = self.escaper
+        trans = tuple(esc.scan(t, s) for s in esc.STATES)
+        if all(trans[i] == s for i, s in enumerate(esc.STATES)):
+            def text(st, dot):
+                st.write(t)
         else:
             def text(st, dot):
                 st.write(t)
-                st.esc.text(t)
+                st.estate = trans[st.estate]
         return text
 
     def action(self, n: ActionNode):
@@ -213,16 +263,43 @@ class Compiler:
         if n.pipe.decl:
             return pipe
         show = self.show
-        if not self.escaped:
+        cmds = n.pipe.cmds
+        simple = (len(cmds) == 1 and len(cmds[0].args) == 1 and isinstance(cmds[0].args[0], FieldNode)
+                  and len(cmds[0].args[0].ident) == 1)
+        escape = self.escaper.value if self.escaped else None
+        if simple:
+            name = cmds[0].args[0].ident[0]
+            if escape is None:
+                def action(st, dot):
+                    if type(dot) is dict:
+                        v = dot.get(name)
+                        if type(v) is str:
+                            st.write(v)
+                            return
+                    st.write(show(pipe(st, dot)))
+            else:
+                def action(st, dot):
+                    if type(dot) is dict:
+                        v = dot.get(name)
+                        if type(v) is not str:
+                            v = show(pipe(st, dot))
+                    else:
+                        v = show(pipe(st, dot))
+                    try:
+                        st.write(escape(st, v))
+                    except EscapeError as e:
+                        _fail(str(e), n.pipe)
+            return action
+        if escape is None:
             def action(st, dot):
                 st.write(show(pipe(st, dot)))
         else:
             def action(st, dot):
                 s = show(pipe(st, dot))
                 try:
-                    st.write(st.esc.value(s))
+                    st.write(escape(st, s))
                 except EscapeError as e:
-                    _fail(str(e), n)
+                    _fail(str(e), n.pipe)
         return action
 
     def if_with(self, n: BranchNode):
@@ -288,7 +365,7 @@ class Compiler:
                                 one(st, k, val[k], mark)
                     elif isinstance(val, int) and not isinstance(val, bool):
                         if ndecl > 1:
-                            _fail(f"can't use {format_value(val)} to iterate over more than one variable", n)
+                            _fail(f"can't use {format_value(val)} to iterate over more than one variable", n.pipe)
                         if val > 0:
                             ran = True
                             typ = type(val)
@@ -297,7 +374,7 @@ class Compiler:
                     elif val is MISSING or val is None:
                         pass
                     else:
-                        _fail(f"range can't iterate over {format_value(val)}", n)
+                        _fail(f"range can't iterate over {format_value(val)}", n.pipe)
                 except _Break:
                     return
                 if not ran and other is not None:

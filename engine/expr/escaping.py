@@ -16,6 +16,8 @@ for the state they land in, so they cannot change it.
   Output of ``UrlEncode``, ``urlquery``, ``js``, ``html`` and ``raw`` is not
   encoded again.
 * ``header``: a value containing CR or LF is an error.
+
+Error messages never quote the value (it may be a token or a password).
 * ``gjson``: ``"`` and ``\\`` are backslash-escaped (a GJSON string literal).
 
 ``raw`` values (:class:`~engine.expr.functions.RawString`) are inserted as is in
@@ -39,30 +41,21 @@ class EscapeError(Exception):
 
 
 class Escaper:
-    """Per-render escaping state for one destination."""
+    """How one destination escapes values.  The state lives in the render state (``st.estate``).
 
-    __slots__ = ("state",)
-    initial = 0
-    _cache: dict = {}
+    ``STATES`` are the possible states (0 is the start); ``scan`` moves a state
+    over literal text; ``value`` escapes one printed value for ``st.estate``
+    and updates it.
+    """
 
-    def __init__(self) -> None:
-        self.state = self.initial
+    STATES: tuple = (0,)
 
-    def text(self, s: str) -> None:
-        key = (s, self.state)
-        cache = self._cache
-        st = cache.get(key)
-        if st is None:
-            st = self.scan(s, self.state)
-            if len(cache) > 20000:
-                cache.clear()
-            cache[key] = st
-        self.state = st
-
-    def scan(self, s: str, state: int) -> int:
+    @staticmethod
+    def scan(s: str, state: int) -> int:
         return state
 
-    def value(self, s: str) -> str:
+    @staticmethod
+    def value(st, s: str) -> str:
         return s
 
 
@@ -70,38 +63,41 @@ _JSON_OUT, _JSON_IN, _JSON_ESC = 0, 1, 2
 _JSON_SCALAR = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null")
 
 
-class JsonEscaper(Escaper):
-    __slots__ = ()
-    _cache: dict = {}
-
-    def scan(self, s: str, state: int) -> int:
-        if state == _JSON_OUT and '"' not in s:
-            return state
-        for c in s:
-            if state == _JSON_OUT:
-                if c == '"':
-                    state = _JSON_IN
-            elif state == _JSON_IN:
-                if c == "\\":
-                    state = _JSON_ESC
-                elif c == '"':
-                    state = _JSON_OUT
-            else:
-                state = _JSON_IN
+def _json_scan(s: str, state: int) -> int:
+    if state == _JSON_OUT and '"' not in s:
         return state
+    for c in s:
+        if state == _JSON_OUT:
+            if c == '"':
+                state = _JSON_IN
+        elif state == _JSON_IN:
+            if c == "\\":
+                state = _JSON_ESC
+            elif c == '"':
+                state = _JSON_OUT
+        else:
+            state = _JSON_IN
+    return state
 
-    def value(self, s: str) -> str:
-        if type(s) is RawString:
-            self.state = self.scan(s, self.state)
+
+def _json_value(st, s: str) -> str:
+    if type(s) is RawString:
+        st.estate = _json_scan(s, st.estate)
+        return s
+    if st.estate == _JSON_OUT:
+        if _JSON_SCALAR.fullmatch(s):
             return s
-        if self.state == _JSON_OUT:
-            if _JSON_SCALAR.fullmatch(s):
-                return s
-            return json.dumps(s, ensure_ascii=False)
-        self.state = _JSON_IN
-        if s.isalnum() or s == "":
-            return s
-        return json.dumps(s, ensure_ascii=False)[1:-1]
+        return json.dumps(s, ensure_ascii=False)
+    st.estate = _JSON_IN
+    if '"' not in s and "\\" not in s and s.isprintable():
+        return s
+    return json.dumps(s, ensure_ascii=False)[1:-1]
+
+
+class JsonEscaper(Escaper):
+    STATES = (_JSON_OUT, _JSON_IN, _JSON_ESC)
+    scan = staticmethod(_json_scan)
+    value = staticmethod(_json_value)
 
 
 _URL_START, _URL_HOST, _URL_PATH, _URL_QUERY, _URL_FRAGMENT = range(5)
@@ -109,60 +105,68 @@ PATH_SAFE = "-_.~!$'()*,;=:@"
 QUERY_SAFE = "-_.~"
 
 
+def _url_scan(s: str, state: int) -> int:
+    i, n = 0, len(s)
+    while i < n:
+        c = s[i]
+        if state == _URL_START and c == ":" and s.startswith("//", i + 1):
+            state = _URL_HOST
+            i += 3
+            continue
+        if c == "#" and state != _URL_FRAGMENT:
+            state = _URL_FRAGMENT
+        elif c == "?" and state < _URL_QUERY:
+            state = _URL_QUERY
+        elif c == "/" and state < _URL_PATH:
+            state = _URL_PATH
+        i += 1
+    return state
+
+
+def _url_value(st, s: str) -> str:
+    if isinstance(s, SafeString):
+        st.estate = _url_scan(s, st.estate)
+        return s
+    state = st.estate
+    if state <= _URL_HOST:
+        if any(c.isspace() for c in s):
+            raise EscapeError("the value contains whitespace and is inserted before the URL path "
+                              "(scheme/host/port); use UrlEncode, or raw to insert it unchanged")
+        st.estate = _url_scan(s, state)
+        return s
+    if state == _URL_PATH:
+        if s in (".", ".."):  # a dot segment would move up the path
+            return s.replace(".", "%2E")
+        return quote(s.encode("utf-8", "surrogateescape"), safe=PATH_SAFE)
+    return quote(s.encode("utf-8", "surrogateescape"), safe=QUERY_SAFE)
+
+
 class UrlEscaper(Escaper):
-    __slots__ = ()
-    _cache: dict = {}
+    STATES = (_URL_START, _URL_HOST, _URL_PATH, _URL_QUERY, _URL_FRAGMENT)
+    scan = staticmethod(_url_scan)
+    value = staticmethod(_url_value)
 
-    def scan(self, s: str, state: int) -> int:
-        i, n = 0, len(s)
-        while i < n:
-            c = s[i]
-            if state == _URL_START and c == ":" and s.startswith("//", i + 1):
-                state = _URL_HOST
-                i += 3
-                continue
-            if c == "#" and state != _URL_FRAGMENT:
-                state = _URL_FRAGMENT
-            elif c == "?" and state < _URL_QUERY:
-                state = _URL_QUERY
-            elif c == "/" and state < _URL_PATH:
-                state = _URL_PATH
-            i += 1
-        return state
 
-    def value(self, s: str) -> str:
-        if isinstance(s, SafeString):
-            self.state = self.scan(s, self.state)
-            return s
-        st = self.state
-        if st <= _URL_HOST:
-            if any(c.isspace() for c in s):
-                raise EscapeError(f"value {s!r} contains whitespace and is inserted before the URL path "
-                                  "(scheme/host/port)")
-            self.state = self.scan(s, st)
-            return s
-        b = s.encode("utf-8", "surrogateescape")
-        return quote(b, safe=PATH_SAFE if st == _URL_PATH else QUERY_SAFE)
+def _header_value(st, s: str) -> str:
+    if "\r" in s or "\n" in s:
+        raise EscapeError("the value contains CR or LF, which a header cannot carry")
+    return s
 
 
 class HeaderEscaper(Escaper):
-    __slots__ = ()
+    value = staticmethod(_header_value)
 
-    def value(self, s: str) -> str:
-        if "\r" in s or "\n" in s:
-            raise EscapeError(f"value {s!r} contains CR or LF, which is not allowed in a header")
+
+def _gjson_value(st, s: str) -> str:
+    if type(s) is RawString:
         return s
+    if "\\" in s or '"' in s:
+        return s.replace("\\", "\\\\").replace('"', '\\"')
+    return s
 
 
 class GjsonEscaper(Escaper):
-    __slots__ = ()
-
-    def value(self, s: str) -> str:
-        if type(s) is RawString:
-            return s
-        if "\\" in s or '"' in s:
-            return s.replace("\\", "\\\\").replace('"', '\\"')
-        return s
+    value = staticmethod(_gjson_value)
 
 
-ESCAPERS = {"json": JsonEscaper, "url": UrlEscaper, "header": HeaderEscaper, "gjson": GjsonEscaper}
+ESCAPERS = {"text": None, "json": JsonEscaper, "url": UrlEscaper, "header": HeaderEscaper, "gjson": GjsonEscaper}

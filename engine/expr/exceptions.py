@@ -22,5 +22,10 @@ def position(text: str, pos: int) -> tuple[int, int]:
 
 
 def located(cls, text: str, name: str, pos: int, message: str):
+    pos = max(0, min(pos, len(text)))
+    if pos == len(text) and text.endswith("\n"):
+        pos -= 1  # the end of input: point just past the last line's text
+        if pos > 0 and text[pos - 1] == "\r":
+            pos -= 1
     line, col = position(text, pos)
     return cls(message, Location(file=name, line=line, col=col), caret_excerpt(text, line, col))

@@ -15,6 +15,7 @@ Builtins ported from Go's ``text/template/funcs.go`` (BSD-3-Clause, Copyright
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -334,11 +335,21 @@ def pbx_text(v) -> str:
     return format_value(v)
 
 
+_MAX_SECONDS = 253402300799  # 9999-12-31T23:59:59Z
+
+
 def _unix_seconds(v, fname: str) -> int | None:
+    n = _parse_seconds(v, fname)
+    if n is not None and not -_MAX_SECONDS <= n <= _MAX_SECONDS:
+        raise FuncError(f"timestamp out of range: {n}")
+    return n
+
+
+def _parse_seconds(v, fname: str) -> int | None:
     if v is None or v is MISSING:
         return None
     if isinstance(v, bool):
-        raise FuncError(f"{fname}: not a Unix timestamp: {format_value(v)}")
+        raise FuncError(f"not a Unix timestamp: {format_value(v)}")
     if isinstance(v, int):
         return int(v)
     if isinstance(v, float) and v == v and v not in (float("inf"), float("-inf")):
@@ -350,7 +361,7 @@ def _unix_seconds(v, fname: str) -> int | None:
         return int(s)
     if re.fullmatch(r"[+-]?\d+\.\d*", s):
         return int(float(s))
-    raise FuncError(f"{fname}: not a Unix timestamp: {s!r}")
+    raise FuncError(f"not a Unix timestamp: {s!r}")
 
 
 def to_millis(ts) -> str:
@@ -375,6 +386,7 @@ def url_encode(s) -> str:
     return SafeString(quote(pbx_text(s).encode("utf-8", "surrogateescape"), safe="-_.~"))
 
 
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 _MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
            "October", "November", "December"]
 _DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
@@ -410,8 +422,8 @@ def time_format(ts, layout, *rest, tz=None) -> str:
     if n is None:
         return ""
     layout = pbx_text(layout)
-    if pbx_text(utc).strip() == "1":
-        t = _dt.datetime.fromtimestamp(n, _dt.timezone.utc)
+    if utc == "1" or pbx_text(utc).strip() == "1":
+        t = _EPOCH + _dt.timedelta(seconds=n)
     else:
         zone = resolve_timezone(tz)
         t = _dt.datetime.fromtimestamp(n, zone) if zone else _dt.datetime.fromtimestamp(n).astimezone()
@@ -419,53 +431,69 @@ def time_format(ts, layout, *rest, tz=None) -> str:
     secs = int(off.total_seconds())
     sign = "-" if secs < 0 else "+"
     hh, mm = divmod(abs(secs) // 60, 60)
-
-    def token(m: re.Match) -> str:
-        if m.group(1) is not None:
-            return m.group(1) if m.group(1) else "'"
-        tok = m.group(0)
-        c, k = tok[0], len(tok)
-        if tok == "Zz":
-            return "Z" if secs == 0 else f"{sign}{hh:02d}:{mm:02d}"
-        if c == "y":
-            return f"{t.year % 100:02d}" if k == 2 else f"{t.year:0{max(k, 4) if k != 1 else 1}d}"
-        if c == "M":
-            if k >= 4:
-                return _MONTHS[t.month - 1]
-            if k == 3:
-                return _MONTHS[t.month - 1][:3]
-            return f"{t.month:0{k}d}"
-        if c == "d":
-            return f"{t.day:0{k}d}"
-        if c == "H":
-            return f"{t.hour:0{k}d}"
-        if c == "h":
-            return f"{(t.hour % 12) or 12:0{k}d}"
-        if c == "m":
-            return f"{t.minute:0{k}d}"
-        if c == "s":
-            return f"{t.second:0{k}d}"
-        if c == "S":
-            return "0" * k
-        if c == "a":
-            return "AM" if t.hour < 12 else "PM"
-        if c == "E":
-            return _DAYS[t.weekday()] if k >= 4 else _DAYS[t.weekday()][:3]
-        if c == "Z":
-            return f"{sign}{hh:02d}{mm:02d}"
-        if c == "z":
-            return "UTC" if secs == 0 and t.tzname() in (None, "UTC", "GMT", "Z") else (t.tzname() or f"{sign}{hh:02d}:{mm:02d}")
-        if c == "X":
+    out = []
+    for seg in _layout(layout):
+        if type(seg) is str:
+            out.append(seg)
+            continue
+        c, k = seg
+        if c == "Zz":
+            out.append("Z" if secs == 0 else f"{sign}{hh:02d}:{mm:02d}")
+        elif c == "y":
+            out.append(f"{t.year % 100:02d}" if k == 2 else f"{t.year:0{k if k != 3 else 4}d}" if k > 1 else str(t.year))
+        elif c == "M":
+            out.append(_MONTHS[t.month - 1] if k >= 4 else _MONTHS[t.month - 1][:3] if k == 3 else f"{t.month:0{k}d}")
+        elif c == "d":
+            out.append(f"{t.day:0{k}d}")
+        elif c == "H":
+            out.append(f"{t.hour:0{k}d}")
+        elif c == "h":
+            out.append(f"{(t.hour % 12) or 12:0{k}d}")
+        elif c == "m":
+            out.append(f"{t.minute:0{k}d}")
+        elif c == "s":
+            out.append(f"{t.second:0{k}d}")
+        elif c == "S":
+            out.append("0" * k)
+        elif c == "a":
+            out.append("AM" if t.hour < 12 else "PM")
+        elif c == "E":
+            out.append(_DAYS[t.weekday()] if k >= 4 else _DAYS[t.weekday()][:3])
+        elif c == "Z":
+            out.append(f"{sign}{hh:02d}{mm:02d}")
+        elif c == "z":
+            name = t.tzname()
+            out.append("UTC" if secs == 0 and name in (None, "UTC", "GMT", "Z") else (name or f"{sign}{hh:02d}:{mm:02d}"))
+        elif c == "X":
             if secs == 0:
-                return "Z"
-            if k == 1:
-                return f"{sign}{hh:02d}"
-            if k == 2:
-                return f"{sign}{hh:02d}{mm:02d}"
-            return f"{sign}{hh:02d}:{mm:02d}"
-        return tok
+                out.append("Z")
+            elif k == 1:
+                out.append(f"{sign}{hh:02d}")
+            elif k == 2:
+                out.append(f"{sign}{hh:02d}{mm:02d}")
+            else:
+                out.append(f"{sign}{hh:02d}:{mm:02d}")
+    return "".join(out)
 
-    return _LAYOUT_TOKEN.sub(token, layout)
+
+@functools.lru_cache(maxsize=256)
+def _layout(layout: str) -> tuple:
+    """A TimeFormat layout as literal strings and (letter, run length) tokens."""
+    segs: list = []
+    pos = 0
+    for m in _LAYOUT_TOKEN.finditer(layout):
+        if m.start() > pos:
+            segs.append(layout[pos:m.start()])
+        if m.group(1) is not None:
+            segs.append(m.group(1) if m.group(1) else "'")
+        elif m.group(0) == "Zz":
+            segs.append(("Zz", 2))
+        else:
+            segs.append((m.group(0)[0], len(m.group(0))))
+        pos = m.end()
+    if pos < len(layout):
+        segs.append(layout[pos:])
+    return tuple(segs)
 
 
 def _raw(v) -> str:

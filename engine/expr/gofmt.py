@@ -8,6 +8,7 @@ Copyright 2009 The Go Authors), reduced to the value types a template sees
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 from .values import MISSING, Byte, go_format_float, go_type_name, sorted_keys
 
@@ -274,7 +275,7 @@ class _Printer:
                         self.buf.append(" ")
                     self.print_elem(x, verb)
                 self.buf.append("]")
-        elif isinstance(arg, dict):
+        elif isinstance(arg, Mapping):
             self.buf.append("map[string]interface {}{" if self.sharp_v else "map[")
             for i, k in enumerate(sorted_keys(arg)):
                 if i:

@@ -96,8 +96,11 @@ def _right_trim_length(s: str) -> int:
     return len(s) - len(s.rstrip(SPACE_CHARS))
 
 
-def _left_trim_length(s: str) -> int:
-    return len(s) - len(s.lstrip(SPACE_CHARS))
+def _skip_spaces(s: str, pos: int) -> int:
+    n = len(s)
+    while pos < n and s[pos] in SPACE_CHARS:
+        pos += 1
+    return pos
 
 
 def lex(text: str, *, single_quote_strings: bool = False, break_ok: bool = True,
@@ -106,7 +109,6 @@ def lex(text: str, *, single_quote_strings: bool = False, break_ok: bool = True,
     toks: list[Token] = []
     n = len(text)
     pos = 0
-    line = 1
 
     def emit(typ: str, start: int, end: int) -> None:
         toks.append(Token(typ, start, text[start:end], line_at(start)))
@@ -147,7 +149,7 @@ def lex(text: str, *, single_quote_strings: bool = False, break_ok: bool = True,
             pos = c + 2
             if _has_right_trim(text, pos) and text.startswith(RIGHT_DELIM, pos + 2):
                 pos += 2 + 2
-                pos += _left_trim_length(text[pos:])
+                pos = _skip_spaces(text, pos)
             elif text.startswith(RIGHT_DELIM, pos):
                 pos += 2
             else:
@@ -164,7 +166,7 @@ def lex(text: str, *, single_quote_strings: bool = False, break_ok: bool = True,
                 pos += 2
                 toks.append(Token(RIGHT, pos, RIGHT_DELIM, line_at(pos)))
                 pos += 2
-                pos += _left_trim_length(text[pos:])
+                pos = _skip_spaces(text, pos)
                 break
             if text.startswith(RIGHT_DELIM, pos):
                 if paren_depth:

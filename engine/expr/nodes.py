@@ -223,8 +223,8 @@ class TemplateNode(Node):
 
     def __str__(self) -> str:
         if self.pipe is None:
-            return "{{template %r}}" % self.name
-        return "{{template %r %s}}" % (self.name, self.pipe)
+            return '{{template "%s"}}' % self.name
+        return '{{template "%s" %s}}' % (self.name, self.pipe)
 
 
 def is_empty_tree(n) -> bool:

@@ -307,16 +307,17 @@ class Parser:
 
     # -- token stream
     def next(self) -> L.Token:
-        t = self.toks[self.i]
-        if self.i < len(self.toks) - 1:
-            self.i += 1
+        toks = self.toks
+        t = toks[self.i] if self.i < len(toks) else toks[-1]  # EOF repeats
+        self.i += 1
         return t
 
     def backup(self, k: int = 1) -> None:
         self.i -= k
 
     def peek(self) -> L.Token:
-        return self.toks[self.i]
+        toks = self.toks
+        return toks[self.i] if self.i < len(toks) else toks[-1]
 
     def next_non_space(self) -> L.Token:
         t = self.next()
@@ -331,8 +332,15 @@ class Parser:
 
     def error(self, msg: str, pos: int | None = None):
         if pos is None:
-            pos = self.toks[max(self.i - 1, 0)].pos
+            pos = self.toks[min(max(self.i - 1, 0), len(self.toks) - 1)].pos
         raise ParseError(msg, pos)
+
+    def _action_start(self) -> int:
+        """Offset of the ``{{`` that opened the action being parsed."""
+        j = min(self.i - 1, len(self.toks) - 1)
+        while j > 0 and self.toks[j].typ != L.LEFT:
+            j -= 1
+        return self.toks[j].pos
 
     def expect(self, typ: str, context: str) -> L.Token:
         t = self.next_non_space()
@@ -355,6 +363,7 @@ class Parser:
                 if self.next_non_space().typ == "define":
                     self.parse_definition()
                     continue
+                self.i = min(self.i, len(self.toks) - 1)
                 while self.toks[self.i] is not delim:
                     self.i -= 1
             n = self.text_or_action()
@@ -381,7 +390,7 @@ class Parser:
         self.expect(L.RIGHT, context)
         saved_vars = self.vars
         self.vars = ["$"]
-        self.open_blocks.append(("define", t.pos))
+        self.open_blocks.append(("define", self._action_start()))
         tree.root, end = self.item_list()
         self.open_blocks.pop()
         self.vars = saved_vars
@@ -463,7 +472,7 @@ class Parser:
 
     def branch(self, context: str):
         mark = len(self.vars)
-        self.open_blocks.append((context, self.toks[self.i - 1].pos))
+        self.open_blocks.append((context, self._action_start()))
         try:
             pipe = self.pipeline(context, L.RIGHT)
             if context == "range":
@@ -496,7 +505,7 @@ class Parser:
         tree = _Tree(name)
         saved_vars, saved_depth = self.vars, self.range_depth
         self.vars, self.range_depth = ["$"], 0
-        self.open_blocks.append(("block", t.pos))
+        self.open_blocks.append(("block", self._action_start()))
         tree.root, end = self.item_list()
         self.open_blocks.pop()
         self.vars, self.range_depth = saved_vars, saved_depth
@@ -544,6 +553,7 @@ class Parser:
                     self.error("range can only initialize variables", nxt.pos)
                 self.error(f"too many declarations in {context}", nxt.pos)
             else:
+                self.i = min(self.i, len(self.toks) - 1)
                 while self.toks[self.i] is not v:
                     self.i -= 1
             break

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from .compiler import MAX_TEMPLATE_DEPTH, Compiler, ExecFailure, State
-from .escaping import CONTEXTS, ESCAPERS
+from .escaping import CONTEXTS
 from .exceptions import TemplateExecError, TemplateSyntaxError, located
 from .functions import BUILTINS, PBX_FUNCTION_SPECS, Function
 from .parser import ParseError, parse
@@ -50,14 +50,14 @@ class CompiledTemplate:
             self.trees = parse(text, name, funcs.__contains__, dialect="pbx" if dialect == "pbx" else "go")
         except ParseError as e:
             raise located(TemplateSyntaxError, text, name, e.pos, e.message) from None
-        self._compiled: dict[bool, dict] = {}
+        self._compiled: dict[str, dict] = {}
 
-    def _closures(self, escaped: bool) -> dict:
-        c = self._compiled.get(escaped)
+    def _closures(self, context: str) -> dict:
+        c = self._compiled.get(context)
         if c is None:
-            comp = Compiler(self.funcs, pbx=self.dialect == "pbx", escaped=escaped)
+            comp = Compiler(self.funcs, pbx=self.dialect == "pbx", context=context)
             c = {name: comp.list(root) for name, root in self.trees.items()}
-            self._compiled[escaped] = c
+            self._compiled[context] = c
         return c
 
     def render(self, data: Mapping | None = None, *, context: str = "text", tz=None) -> str:
@@ -69,13 +69,13 @@ class CompiledTemplate:
         :class:`TemplateExecError` with the template name, line:col and a caret
         excerpt.
         """
-        if context not in CONTEXTS:
-            raise ValueError(f"unknown context {context!r}; expected one of {', '.join(CONTEXTS)}")
-        escaped = context != "text"
-        trees = self._closures(escaped)
+        trees = self._compiled.get(context)
+        if trees is None:
+            if context not in CONTEXTS:
+                raise ValueError(f"unknown context {context!r}; expected one of {', '.join(CONTEXTS)}")
+            trees = self._closures(context)
         out: list[str] = []
-        esc = ESCAPERS[context]() if escaped else None
-        st = State(out.append, trees, self.missingkey, esc, tz, self.name)
+        st = State(out.append, trees, self.missingkey, tz, self.name)
         dot = MISSING if data is None else data
         st.vars = [["$", dot]]
         root = trees.get(self.name)

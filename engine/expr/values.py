@@ -10,6 +10,7 @@ in the map.  :class:`Byte` is Go's ``uint8`` (what ``index`` gives on a string).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 
 class _Missing:
@@ -92,7 +93,7 @@ def go_type_name(v) -> str:
         return "string"
     if isinstance(v, (list, tuple)):
         return "[]interface {}"
-    if isinstance(v, dict):
+    if isinstance(v, Mapping):
         return "map[string]interface {}"
     return type(v).__name__
 
@@ -101,7 +102,7 @@ def is_true(v) -> bool:
     """Go's ``isTrue``: the truth of a value in if/with/range/and/or/not."""
     if v is None or v is MISSING:
         return False
-    if isinstance(v, (str, list, tuple, dict)):
+    if isinstance(v, (str, list, tuple, Mapping)):
         return len(v) > 0
     if isinstance(v, (bool, int, float, complex)):
         return v != 0
@@ -126,7 +127,7 @@ def format_value(v) -> str:
         return go_format_complex(v)
     if isinstance(v, (list, tuple)):
         return "[" + " ".join(format_value(x) for x in v) + "]"
-    if isinstance(v, dict):
+    if isinstance(v, Mapping):
         return "map[" + " ".join(f"{format_value(k)}:{format_value(v[k])}" for k in sorted_keys(v)) + "]"
     return str(v)
 

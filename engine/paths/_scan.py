@@ -27,14 +27,13 @@ _INF = float("inf")
 class Result:
     """One gjson result: the value's type, raw JSON text, string and number."""
 
-    __slots__ = ("t", "raw", "str", "num", "calcd")
+    __slots__ = ("t", "raw", "str", "num")
 
     def __init__(self, t: int = NULL, raw: str = "", s: str = "", num: float = 0.0) -> None:
         self.t = t
         self.raw = raw
         self.str = s
         self.num = num
-        self.calcd = False
 
     @property
     def exists(self) -> bool:
@@ -1226,7 +1225,6 @@ def parse_array(c: _Ctx, i: int, path: str):
                     if rp.alogok:
                         break
                     c.value = Result(NUMBER, str(h - 1), "", float(h - 1))
-                    c.value.calcd = True
                     c.calcd = True
                     return i + 1, True
                 if not c.value.exists:

@@ -88,6 +88,8 @@ def add_modifier(name: str, fn: Callable[[str, str], str]) -> None:
         raise ValueError(f"invalid modifier name {name!r}: it can't be empty or contain '.', '|' or ':'")
     MODIFIERS[name] = fn
     _compile.cache_clear()
+    _PLANS.clear()
+    _BATCHES.clear()
 
 
 def modifier_exists(name: str) -> bool:
@@ -186,19 +188,49 @@ class Document:
     def get(self, path: str) -> Result:
         """Evaluate ``path`` (same answer as ``get(self.text, path)``)."""
         if self._tree:
-            steps = _COMPILED.get(path, _MISSING)
-            if steps is _MISSING:
-                steps = _compile(path)
-            if steps is not None:
+            plan = _PLANS.get(path)
+            if plan is None:
+                plan = _make_plan(path)
+            if plan is not False:
                 try:
-                    kind, val = _eval(self._root, steps, 0, self)
-                    return self._result(kind, val)
+                    return plan(self)
                 except _Fallback:
                     pass
         return _scan.get(self.text, path)
 
+    def _run(self, steps: tuple) -> Result:
+        kind, val = _eval(self._root, steps, 0, self)
+        if kind == _K_RAW:
+            return Result(JSON, val)
+        return self._result(kind, val)
+
     def get_many(self, *paths: str) -> list[Result]:
-        return [self.get(p) for p in paths]
+        """One Result per path, like ``[self.get(p) for p in paths]`` but faster.
+
+        Projections over the same array (``data.#.id``, ``data.#.name``, ...,
+        the usual shape of a template's field mapping) are answered in one
+        pass over its elements.
+        """
+        if not self._tree or len(paths) < 2:
+            return [self.get(p) for p in paths]
+        batch = _BATCHES.get(paths)
+        if batch is None:
+            batch = _batch_plan(paths)
+        singles, groups = batch
+        out: list = [None] * len(paths)
+        get = self.get
+        for i in singles:
+            out[i] = get(paths[i])
+        for first, indexes, rests in groups:
+            try:
+                answers = _batch_project(self, first, rests)
+            except _Fallback:
+                for i in indexes:
+                    out[i] = get(paths[i])
+                continue
+            for i, raw in zip(indexes, answers):
+                out[i] = Result(JSON, raw)
+        return out
 
     # -- tree value -> Result
 
@@ -313,6 +345,146 @@ def _compile(path: str):
     if not path or path[0] in ".@!" or "|" in path:
         return None
     return _compile_steps(path)
+
+
+_PLANS: dict = {}
+
+
+def _projection_shape(path: str):
+    """(key, rest) when ``path`` is ``key.#.rest`` with rest starting with a key, else None."""
+    steps = _compile(path)
+    if (steps is not None and len(steps) == 2 and steps[0][0] == _S_KEY
+            and steps[1][0] == _S_PROJECT and steps[1][1][0][0] == _S_KEY):
+        return (steps[0][1], steps[1][1])
+    return None
+
+
+_BATCHES: dict = {}
+
+
+def _batch_plan(paths: tuple):
+    """(single path indexes, [(key, indexes, rests)]) for :meth:`Document.get_many`."""
+    grouped: dict = {}
+    singles = []
+    for i, path in enumerate(paths):
+        shape = _projection_shape(path)
+        if shape is None:
+            singles.append(i)
+        else:
+            grouped.setdefault(shape[0], []).append((i, shape[1]))
+    groups = []
+    for first, items in grouped.items():
+        if len(items) == 1:
+            singles.append(items[0][0])
+        else:
+            groups.append((first, [i for i, _ in items], [rest for _, rest in items]))
+    plan = (singles, groups)
+    if len(_BATCHES) > 1024:
+        _BATCHES.clear()
+    _BATCHES[paths] = plan
+    return plan
+
+
+def _batch_project(doc: "Document", first: str, rests: list) -> list:
+    """The raw arrays of ``first.#.rest`` for every rest, in one pass over the array."""
+    root = doc._root
+    if root.__class__ is not tuple:
+        raise _Fallback
+    arr = _member(root, first, doc)
+    if arr.__class__ is not list:
+        raise _Fallback
+    plain = doc._escapes < 2
+    parts: list = [[] for _ in rests]
+    specs = [(rest[0][1], rest if len(rest) > 1 else None, part.append) for rest, part in zip(rests, parts)]
+    for el in arr:
+        cls = el.__class__
+        d = None
+        if cls is tuple:
+            d = dict(el)
+            if len(d) != len(el):
+                d = None  # duplicate keys: take the general road for this element
+        elif cls is not list:
+            if cls is str and ("[" in el or "{" in el):
+                raise _Fallback
+            continue
+        if d is None:
+            for j, rest in enumerate(rests):
+                kind, v = _eval(el, rest, 0, doc)
+                if kind != _K_NONE:
+                    parts[j].append(_kind_raw(kind, v, doc))
+            continue
+        get = d.get
+        for key, deep, append in specs:
+            v = get(key, _MISSING)
+            if v is _MISSING:
+                continue
+            if deep is not None:
+                kind, v = _eval(v, deep, 1, doc)
+                if kind != _K_VALUE:
+                    if kind != _K_NONE:
+                        append(_kind_raw(kind, v, doc))
+                    continue
+            if plain and v.__class__ is str:
+                append(_encode_basestring(v))
+            else:
+                append(_raw_of(v, doc))
+    return ["[" + ",".join(p) + "]" for p in parts]
+
+
+def _make_plan(path: str):
+    """A function answering ``path`` on a Document's tree, or False (scanner only)."""
+    steps = _compile(path)
+    if steps is None:
+        plan = False
+    elif (len(steps) == 2 and steps[0][0] == _S_KEY and steps[1][0] == _S_PROJECT
+          and all(st[0] == _S_KEY for st in steps[1][1])):
+        # the mapping shape ``data.#.a.b``: one key, then a projection of keys
+        first = steps[0][1]
+        rest = steps[1][1]
+
+        if len(rest) == 1:
+            key = rest[0][1]
+
+            def plan(doc: Document) -> Result:
+                root = doc._root
+                if root.__class__ is tuple:
+                    arr = _member(root, first, doc)
+                    if arr.__class__ is list:
+                        if doc._escapes < 2:
+                            # the common case, inlined: ``data.#.key``, strings with a unique form
+                            parts = []
+                            append = parts.append
+                            for el in arr:
+                                if el.__class__ is not tuple:
+                                    return Result(JSON, _project(arr, rest, doc))
+                                for k, v in el:
+                                    if k == key:
+                                        cls = v.__class__
+                                        if cls is str:
+                                            append(_encode_basestring(v))
+                                        elif cls is int and v:
+                                            append(str(v))
+                                        else:
+                                            append(_raw_of(v, doc))
+                                        break
+                            return Result(JSON, "[" + ",".join(parts) + "]")
+                        return Result(JSON, _project(arr, rest, doc))
+                return doc._run(steps)
+        else:
+            def plan(doc: Document) -> Result:
+                root = doc._root
+                if root.__class__ is tuple:
+                    arr = _member(root, first, doc)
+                    if arr.__class__ is list:
+                        return Result(JSON, _project(arr, rest, doc))
+                return doc._run(steps)
+    else:
+        def plan(doc: Document) -> Result:
+            return doc._run(steps)
+    if len(_PLANS) > 4096:
+        _PLANS.clear()
+    _PLANS[path] = plan
+    return plan
 
 
 def _compile_sub(path: str):
@@ -465,8 +637,31 @@ def _eval(val, steps: tuple, si: int, doc: Document):
 
 
 def _project(arr: list, rest: tuple, doc: Document) -> str:
+    """Go's ``#.rest``: the raw results of ``rest`` on every element, as a JSON array."""
     parts = []
-    if len(rest) > 1 and all(st[0] == _S_KEY for st in rest):
+    append = parts.append
+    plain = doc._escapes < 2
+    if len(rest) == 1 and rest[0][0] == _S_KEY:
+        # fast lane: ``#.key``
+        key = rest[0][1]
+        idx = rest[0][2]
+        for el in arr:
+            cls = el.__class__
+            if cls is tuple:
+                for k, v in el:
+                    if k == key:
+                        if plain and v.__class__ is str:
+                            append(_encode_basestring(v))
+                        else:
+                            append(_raw_of(v, doc))
+                        break
+            elif cls is list:
+                if idx is not None and idx < len(el):
+                    append(_raw_of(el[idx], doc))
+            elif cls is str and ("[" in el or "{" in el):
+                raise _Fallback
+        return "[" + ",".join(parts) + "]"
+    if all(st[0] == _S_KEY for st in rest):
         # fast lane: ``#.a.b.c`` (keys and indexes only)
         inner = rest[:-1]
         key, idx = rest[-1][1], rest[-1][2]
@@ -496,27 +691,15 @@ def _project(arr: list, rest: tuple, doc: Document) -> str:
                 continue
             cls = v.__class__
             if cls is tuple:
-                x = _lookup(v, key, doc)
-                if x is not _MISSING:
-                    parts.append(_raw_of(x, doc))
+                for k, x in v:
+                    if k == key:
+                        if plain and x.__class__ is str:
+                            append(_encode_basestring(x))
+                        else:
+                            append(_raw_of(x, doc))
+                        break
             elif cls is list and idx is not None and idx < len(v):
-                parts.append(_raw_of(v[idx], doc))
-        return "[" + ",".join(parts) + "]"
-    # fast lane: ``#.key`` over objects
-    if len(rest) == 1 and rest[0][0] == _S_KEY:
-        key = rest[0][1]
-        idx = rest[0][2]
-        for el in arr:
-            cls = el.__class__
-            if cls is tuple:
-                v = _lookup(el, key, doc)
-                if v is not _MISSING:
-                    parts.append(_raw_of(v, doc))
-            elif cls is list:
-                if idx is not None and idx < len(el):
-                    parts.append(_raw_of(el[idx], doc))
-            elif cls is str and ("[" in el or "{" in el):
-                raise _Fallback
+                append(_raw_of(v[idx], doc))
         return "[" + ",".join(parts) + "]"
     for el in arr:
         cls = el.__class__
@@ -529,7 +712,7 @@ def _project(arr: list, rest: tuple, doc: Document) -> str:
         kind, v = _eval(el, rest, 0, doc)
         if kind == _K_NONE:
             continue
-        parts.append(_kind_raw(kind, v, doc))
+        append(_kind_raw(kind, v, doc))
     return "[" + ",".join(parts) + "]"
 
 
@@ -598,10 +781,20 @@ def _query(arr: list, step: tuple, doc: Document):
     num_op = _NUMBER_OPS.get(op) if simple else None
     str_op = _STRING_OPS.get(op) if simple else None
     parts = []
+    qkey = qsteps[0][1] if len(qsteps) == 1 and qsteps[0][0] == _S_KEY else None
     for el in arr:
         cls = el.__class__
         if cls is tuple or cls is list:
-            kind, v = _eval(el, qsteps, 0, doc)
+            if cls is tuple and qkey is not None:
+                # ``#(key op value)`` on an object, inlined
+                for k, v in el:
+                    if k == qkey:
+                        kind = _K_VALUE
+                        break
+                else:
+                    kind, v = _K_NONE, None
+            else:
+                kind, v = _eval(el, qsteps, 0, doc)
             if kind == _K_VALUE:
                 vcls = v.__class__
                 if vcls is int and num_op is not None:

@@ -47,12 +47,15 @@ def authorize_url(dh, *, short: bool = False, challenge: str | None = None, stat
     return f"{render(TEMPLATE.param('AuthMethod', 'AuthEndPoint'), variables)}?{urlencode(params)}"
 
 
-def token_request(dh, form: dict, *, short: bool = False, secret: str | None = None) -> httpx.Response:
-    """POST to the template's TokenEndPoint with client_secret_post."""
+def token_request(dh, form: dict, *, short: bool = False, secret: str | None = None,
+                  basic: bool = False) -> httpx.Response:
+    """POST to the template's TokenEndPoint; client_secret_post, or client_secret_basic if ``basic``."""
     variables = template_vars(dh)
     if short:
         variables["base_url"] = dh.short_url
     url = render(TEMPLATE.param("AuthMethod", "TokenEndPoint"), variables)
+    if basic:
+        return httpx.post(url, data=form, auth=(dh.client_id, secret or dh.client_secret), timeout=20)
     form = {**form, "client_id": dh.client_id, "client_secret": secret or dh.client_secret}
     return httpx.post(url, data=form, timeout=20)
 
@@ -116,8 +119,10 @@ def test_wrong_pkce_verifier_and_code_reuse_are_rejected(dh_server):
     assert reused.json()["error"] == "invalid_grant"
 
 
-def test_wrong_client_secret_is_rejected(dh_server):
-    response = token_request(dh_server, {"grant_type": "refresh_token", "refresh_token": "x"}, secret="nope")
+@pytest.mark.parametrize("basic", [False, True])
+def test_wrong_client_secret_is_rejected(dh_server, basic):
+    response = token_request(dh_server, {"grant_type": "refresh_token", "refresh_token": "x"}, secret="nope",
+                             basic=basic)
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
 
@@ -140,7 +145,8 @@ def test_refresh_rotates_both_tokens(dh_server):
     first = code_flow(dh_server)
     url_vars = template_vars(dh_server)
     assert render(TEMPLATE.param("AuthMethod", "RefreshTokenEndPoint"), url_vars) == f"{dh_server.url}/o/token/"
-    response = token_request(dh_server, {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]})
+    response = token_request(dh_server, {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+                             basic=True)
     assert response.status_code == 200, response.text
     second = response.json()
     assert second["access_token"] != first["access_token"]

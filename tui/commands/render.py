@@ -1,0 +1,60 @@
+"""``deskline render TEMPLATE_TEXT_OR_FILE [--vars FILE] [--context json|url|text]``.
+
+Renders a template the way the PBX does (PBX dialect) and prints the result,
+or the located error (name:line:col, message, caret excerpt) on stderr with
+exit status 1.  TEMPLATE is a file when such a file exists, ``-`` for stdin,
+else the template text itself.  ``--vars`` is a JSON object (``-`` for stdin).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def _read_template(arg: str) -> tuple[str, str]:
+    if arg == "-":
+        return sys.stdin.read(), "<stdin>"
+    p = Path(arg)
+    try:
+        if p.is_file():
+            return p.read_text(encoding="utf-8"), str(p)
+    except OSError:
+        pass
+    return arg, "<template>"
+
+
+def _read_vars(path: str | None):
+    from engine.errors import LocatedError, Location, caret_excerpt
+
+    if path is None:
+        return {}
+    name = "<stdin>" if path == "-" else path
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise LocatedError(f"cannot read variables: {e.strerror or e}", Location(file=name)) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise LocatedError(f"invalid JSON: {e.msg}", Location(file=name, line=e.lineno, col=e.colno),
+                           caret_excerpt(text, e.lineno, e.colno)) from None
+    if not isinstance(data, dict):
+        raise LocatedError("the variables must be a JSON object", Location(file=name, line=1, col=1))
+    return data
+
+
+def run(args) -> int:
+    from engine.errors import LocatedError
+    from engine.expr import compile_template
+
+    try:
+        text, name = _read_template(args.template)
+        data = _read_vars(args.vars)
+        result = compile_template(text, name).render(data, context=args.context)
+    except LocatedError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    sys.stdout.write(result if result.endswith("\n") else result + "\n")
+    return 0
