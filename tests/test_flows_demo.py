@@ -205,3 +205,14 @@ async def test_associated_extensions_get_their_owner_and_others_are_left_out(dem
         call = hd.new_call(CallInfo("+15550100", "1001", extension="1001"))
         assert call.owner == "a1" and call.scope()["Owner"] == "a1"
         assert hd.new_call(CallInfo("+15550100", "1002", extension="1002")).owner == ""
+
+
+async def test_the_outbox_may_let_a_journal_post_be_repeated(demo):
+    """retry_safe (the durable outbox's decision) reaches the HTTP layer: the POST is repeated after a 503."""
+    async with integration(demo) as hd:
+        call = hd.new_call(CallInfo("+15550100", "1001", status="Answered", start_time=1_795_600_000))
+        call.contact = (await hd.search_contacts("+15550100")).chosen
+        demo.fail_next(1, 503)
+        result = await hd.write_journal(call, retry_safe=True)
+    assert result.ok, result.error
+    assert [a.status for a in result.traces[0].attempts] == [503, 201]

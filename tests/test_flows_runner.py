@@ -520,3 +520,13 @@ async def test_json_bodies_stay_valid_whatever_the_values():
                                             subject='He said "hi"\nthen left')
     assert result.ok, result.error
     assert sent[0]["subject"] == 'He said "hi"\nthen left'
+
+
+async def test_token_invalid_text_inside_the_data_is_not_a_token_error():
+    body = {"items": [{"id": "1", "n": "Ann", "remark": "said invalid_token on the phone"}]}
+    helpdesk = Helpdesk({("GET", "/find"): lambda r: httpx.Response(200, json=body)})
+    async with connect(template(TOKEN_INVALID, auth="bearer", auth_params=BEARER), helpdesk,
+                       values={"token": "good-token-1"}) as hd:
+        hd.runtime.auth = counting = CountingRefresh(hd.auth, "other-token")
+        found = await hd.search("Ann")
+    assert found.ok and found.chosen.id == "1" and counting.calls == 0 and len(helpdesk.seen) == 1

@@ -274,7 +274,7 @@ class Runtime:
         if status == 401:
             return "HTTP 401"
         for marker in self.token_invalid:
-            if marker and marker in text:
+            if marker and marker in text and _reports(text, marker, status):
                 return f"TokenInvalid text {marker!r} in the answer"
         return ""
 
@@ -332,6 +332,26 @@ class Runtime:
     def _emit_unsent(self, trace: Trace) -> None:
         """Hand a trace that never went through HelpdeskHttp (skipped, dry run) to its trace sink."""
         self.http.record(trace)
+
+
+def _reports(text: str, marker: str, status: int | None) -> bool:
+    """Whether an answer containing the TokenInvalid *marker* reports it (not just carries it in data).
+
+    An error status always counts.  A 2xx JSON answer counts only when a
+    top-level value says it (``{"error": "invalid_token"}``), so a contact
+    whose remark happens to contain the text does not trigger a refresh.
+    """
+    if status is None or not 200 <= status < 300:
+        return True
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return True
+    if isinstance(data, str):
+        return marker in data
+    if isinstance(data, dict):
+        return marker in data or any(isinstance(v, str) and marker in v for v in data.values())
+    return False
 
 
 def _looks_like_json(text: str) -> bool:
