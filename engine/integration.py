@@ -155,6 +155,7 @@ class IntegrationSettings:
     numbers: NumberPlan = field(default_factory=NumberPlan)
     pick: PickPolicy = PickPolicy.FIRST
     contact_cache_ttl: float = 30.0
+    search_deadline: float = 10.0  # no new number variant is tried after this many seconds
     redirect_uri: str = default_redirect_uri()
     tz: dt.tzinfo | None = None
     trace_history: int = 500
@@ -251,7 +252,8 @@ class Integration:
                               use_cache: bool = True) -> ContactSearchResult:
         return await search_contacts(self.runtime, number, plan=self.settings.numbers, policy=self.settings.pick,
                                      cache=self.cache if use_cache else None,
-                                     caller_display_name=caller_display_name)
+                                     caller_display_name=caller_display_name,
+                                     deadline=self.settings.search_deadline)
 
     async def search(self, value: str) -> ContactSearchResult:
         return await search_manually(self.runtime, value, policy=self.settings.pick)

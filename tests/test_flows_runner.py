@@ -530,3 +530,23 @@ async def test_token_invalid_text_inside_the_data_is_not_a_token_error():
         hd.runtime.auth = counting = CountingRefresh(hd.auth, "other-token")
         found = await hd.search("Ann")
     assert found.ok and found.chosen.id == "1" and counting.calls == 0 and len(helpdesk.seen) == 1
+
+
+async def test_search_deadline_stops_trying_variants():
+    import asyncio as aio
+
+    async def slow(request):
+        await aio.sleep(0.05)
+        return httpx.Response(200, json={"items": []})
+
+    helpdesk = Helpdesk({("GET", "/contacts"): slow, ("GET", "/leads"): slow})
+    async with connect(template(SEARCH), helpdesk, numbers=NumberPlan(country_code="49"), search_deadline=0.01) as hd:
+        found = await hd.search_contacts("+49 30 123456")
+    assert found.stopped_early and len(found.tried) == 1 and not found.found
+
+
+async def test_a_redirect_is_reported_with_its_target():
+    helpdesk = Helpdesk({("GET", "/find"): lambda r: httpx.Response(301, headers={"Location": "https://new.test/find"})})
+    async with connect(template(TOKEN_INVALID), helpdesk) as hd:
+        found = await hd.search("x")
+    assert "HTTP 301: redirected to https://new.test/find" in str(found.errors[0])

@@ -132,3 +132,51 @@ async def test_no_secret_reaches_the_log(caplog):
         await http.send(http.build_request("GET", f"https://hd.test/x?key={FIELD_SECRET}&token={TOKEN}",
                                            headers={"Authorization": f"Bearer {TOKEN}"}))
     assert_clean(caplog.text)
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+SECRET_TEXT = st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=0x2FF, blacklist_characters="\x7f"),
+                      min_size=4, max_size=24)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(secret=SECRET_TEXT, where=st.sampled_from(["path", "query", "header", "json", "form", "response"]))
+def test_a_registered_secret_never_survives_anywhere(secret, where):
+    """Whatever the secret's characters and wherever it is put, the trace and the curl line hide it."""
+    import asyncio
+    from urllib.parse import quote
+
+    registry = SecretRegistry([secret])
+
+    def handler(request):
+        if where == "response":
+            return httpx.Response(200, json={"echo": secret, "note": f"x{secret}y"})
+        return httpx.Response(200, text="ok")
+
+    async def go():
+        http = HelpdeskHttp(HttpSettings(), secrets=registry, transport=httpx.MockTransport(handler))
+        url, headers, content = "https://hd.test/api", {}, None
+        if where == "path":
+            url += "/" + quote(secret, safe="")
+        elif where == "query":
+            url += "?q=" + quote(secret, safe="")
+        elif where == "header":
+            headers["X-Custom"] = secret.encode("utf-8")
+        elif where == "json":
+            content = json.dumps({"field": secret, "nested": {"v": [secret]}})
+            headers["Content-Type"] = "application/json"
+        elif where == "form":
+            content = str(httpx.QueryParams({"v": secret}))
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        async with http:
+            ex = await http.send(http.build_request("POST", url, headers=headers, content=content))
+        return ex.trace
+
+    trace = asyncio.run(go())
+    text = " ".join([trace.url, trace.request_body, trace.response_body, trace.as_curl(),
+                     repr(trace.request_headers)])
+    assert secret not in text
+    assert quote(secret, safe="") not in text
+    assert json.dumps(secret)[1:-1] not in text

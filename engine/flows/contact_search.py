@@ -65,6 +65,7 @@ class ContactSearchResult:
     runs: list[ScenarioResult] = field(default_factory=list)
     errors: list[ScenarioError] = field(default_factory=list)
     from_cache: bool = False
+    stopped_early: bool = False  # the search deadline passed before every variant was tried
 
     @property
     def found(self) -> bool:
@@ -154,8 +155,12 @@ async def _search_types(rt: Runtime, scenario_id: str, scope: dict[str, str],
 
 async def search_contacts(rt: Runtime, number: str, *, plan: NumberPlan | None = None,
                           policy: PickPolicy = PickPolicy.FIRST, cache: ContactCache | None = None,
-                          caller_display_name: str = "") -> ContactSearchResult:
-    """Find the contacts behind *number* (``SyncContactAuto``), trying its variants in order."""
+                          caller_display_name: str = "", deadline: float | None = None) -> ContactSearchResult:
+    """Find the contacts behind *number* (``SyncContactAuto``), trying its variants in order.
+
+    No further variant is tried once *deadline* seconds have passed: a popup
+    after the caller hung up is useless (``stopped_early`` says so).
+    """
     number = number.strip()
     if cache is not None:
         hit = cache.get(CONTACT_MATCH, number)
@@ -167,7 +172,11 @@ async def search_contacts(rt: Runtime, number: str, *, plan: NumberPlan | None =
         result.errors.append(ScenarioError("the template has no SyncContactAuto (contact search) scenario",
                                            scenario=CONTACT_MATCH))
         return result
+    started = time.monotonic()
     for candidate in number_variants(number, plan):
+        if result.tried and deadline is not None and time.monotonic() - started >= deadline:
+            result.stopped_early = True
+            break
         result.tried.append(candidate)
         scope = {"Phone": candidate.value, "CallerNumber": candidate.value, "ReceivedNumber": number,
                  "CallerDisplayName": caller_display_name}

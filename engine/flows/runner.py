@@ -243,6 +243,9 @@ class Runtime:
                                "the credentials", exchange.status, outcome)
         if not exchange.ok:
             excerpt = trace.response_body[:200].strip()
+            if exchange.status is not None and 300 <= exchange.status < 400:
+                where = self.http.redactor.url(exchange.response.headers.get("location", ""))
+                excerpt = f"redirected to {where or '(no Location)'}; write the final URL into the template"
             raise self._failed(scenario_id, request, f"failed with HTTP {exchange.status}"
                                + (f": {excerpt}" if excerpt else ""), exchange.status, outcome)
         outcome.records = self._map(request, exchange.text, scope, trace, required, extra_outputs)

@@ -104,7 +104,15 @@ class Trace:
 
 def _raw_headers(headers: httpx.Headers) -> list[tuple[str, str]]:
     """Headers with the case they were written in."""
-    return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers.raw]
+    return [(k.decode("latin-1"), _header_text(v)) for k, v in headers.raw]
+
+
+def _header_text(value: bytes) -> str:
+    # UTF-8 first, so a non-ASCII secret is recognised by the registry; latin-1 never fails
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
 
 
 def request_trace(request: httpx.Request, redactor: Redactor, *, scenario: str = "", name: str = "") -> Trace:
