@@ -132,6 +132,7 @@ async def test_no_secret_reaches_the_log(caplog):
         await http.send(http.build_request("GET", f"https://hd.test/x?key={FIELD_SECRET}&token={TOKEN}",
                                            headers={"Authorization": f"Bearer {TOKEN}"}))
     assert_clean(caplog.text)
+    assert "deskline.http" in caplog.text and "token=***" in caplog.text  # our own debug line, redacted
 
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402

@@ -25,6 +25,7 @@ from engine.http.retry import RetryPolicy
 from engine.http.trace import DEFAULT_RESPONSE_CAP, Attempt, Trace, record_response, request_trace
 
 USER_AGENT = f"deskline/{__version__}"
+log = logging.getLogger("deskline.http")
 
 # A contact popup that arrives after the caller hung up is useless: a phone
 # rings for 20-30 s, so one request gets 2 s to connect and 5 s to answer,
@@ -217,6 +218,7 @@ class HelpdeskHttp:
                 await response.aclose()
             await self._sleep(decision.delay)
         trace.elapsed_ms = (time.monotonic() - start) * 1000
+        log.debug("%s", trace.summary())  # redacted like the trace itself
         if self._on_trace is not None:
             self._on_trace(trace)
         return exchange
