@@ -64,3 +64,12 @@ def test_try_reports_errors_with_exit_codes(demo, capsys, tmp_path):
     assert main(["try", "SyncContactAuto", "--template", DEMO_TEMPLATE, "--phone", "+15550100"]) == 1
     out = capsys.readouterr().out
     assert "error: " in out and "503" in out and "attempt 1: HTTP 503" in out
+
+
+def test_try_a_stored_template_by_name(demo, capsys):
+    from engine.template.store import TemplateStore
+
+    TemplateStore().import_path(str(REPO / "templates" / "demo"), "my-demo")
+    assert main(["try", "SearchContact", "--template", "my-demo", "--phone", "Globex"]) == 0
+    out = capsys.readouterr().out
+    assert "2 contact(s) found" in out

@@ -161,7 +161,14 @@ async def _run(args, out, stdin) -> int:
                   "UserAssociation, CreateNewContact, CallJournal, CreateNewTicket, AuthMethod\n")
         return 2
     try:
-        template = load_template(args.template)
+        source = Path(args.template)
+        if not source.exists() and "/" not in args.template:
+            from engine.template.store import TemplateStore
+
+            store = TemplateStore()
+            if args.template in store.names():
+                source = store.path(args.template)  # a stored template by name
+        template = load_template(source)
     except LocatedError as exc:
         out.write(f"error: {exc}\n")
         return 2
