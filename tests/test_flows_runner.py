@@ -550,3 +550,11 @@ async def test_a_redirect_is_reported_with_its_target():
     async with connect(template(TOKEN_INVALID), helpdesk) as hd:
         found = await hd.search("x")
     assert "HTTP 301: redirected to https://new.test/find" in str(found.errors[0])
+
+
+async def test_an_unfilled_custom_field_is_named_when_the_url_is_not_absolute():
+    async with connect(template(TOKEN_INVALID), Helpdesk({}), values={"base": ""}) as hd:
+        found = await hd.search("x")
+    message = str(found.errors[0])
+    assert "is not an absolute http(s) URL (custom field not filled in: base)" in message
+    assert "scripted.xml:" in message

@@ -163,9 +163,21 @@ class Runtime:
                                 f"{exc}", request.location, scenario=scenario, request=request.name) from None
         if built.url.scheme not in ("http", "https") or not built.url.host:
             raise ScenarioError(f"request {request.name!r}: the rendered URL {self.http.redactor.url(target)!r} "
-                                "is not an absolute http(s) URL", request.location, scenario=scenario,
-                                request=request.name)
+                                "is not an absolute http(s) URL" + self._empty_fields_hint(request.url, scope),
+                                request.location, scenario=scenario, request=request.name)
         return built
+
+    def _empty_fields_hint(self, text: str, scope: Mapping[str, object]) -> str:
+        """``(empty: base_url)`` when custom fields the URL uses are not filled in."""
+        from engine.expr import referenced_variables
+
+        fields = {f.name for f in self.template.custom_fields}
+        try:
+            names = [ref.name for ref in referenced_variables(text)]
+        except Exception:  # the URL rendered, so this does not happen; a hint must never fail
+            return ""
+        empty = sorted({n for n in names if n in fields and not scope.get(n)})
+        return f" (custom field{'s' if len(empty) > 1 else ''} not filled in: {', '.join(empty)})" if empty else ""
 
     # -- running --------------------------------------------------------------------------------------
     async def run(self, scenario_id: str, scope: Mapping[str, object] | None = None, *,
