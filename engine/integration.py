@@ -255,6 +255,14 @@ class Integration:
                                      caller_display_name=caller_display_name,
                                      deadline=self.settings.search_deadline)
 
+    async def identify(self, context: CallContext) -> ContactSearchResult:
+        """Search the call's other party and put the chosen contact in the call's scope."""
+        found = await self.search_contacts(context.call.external_number,
+                                           caller_display_name=context.call.caller_display_name)
+        if found.chosen is not None:
+            context.contact = found.chosen
+        return found
+
     async def search(self, value: str) -> ContactSearchResult:
         return await search_manually(self.runtime, value, policy=self.settings.pick)
 

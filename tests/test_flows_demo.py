@@ -138,7 +138,8 @@ async def test_journal_needs_a_contact_when_the_template_says_so(demo):
 async def test_user_edited_subject_and_description(demo):
     async with integration(demo) as hd:
         call = hd.new_call(CallInfo("+15550100", "1001", status="Answered", start_time=1_795_600_000))
-        call.contact = (await hd.search_contacts("+15550100")).chosen
+        found = await hd.identify(call)
+        assert call.contact is found.chosen and call.scope()["ContactId"] == found.chosen.id
         result = await hd.write_journal(call, subject="Callback for {{.Call_From}}", description="Printer again")
     assert result.ok, result.error
     entry = demo.journal[-1]

@@ -230,9 +230,8 @@ async def _run(args, out, stdin) -> int:
                                         extension="1000", status="Answered", start_time=time.time() - 60,
                                         talk_seconds=42, ring_seconds=5))
             if phone and template.scenario("SyncContactAuto") is not None:
-                found = await hd.search_contacts(phone, use_cache=False)
+                found = await hd.identify(call)
                 _print_result(found, out)
-                call.contact = found.chosen
                 w(f"contact: {found.chosen.display_name + ' (' + found.chosen.id + ')' if found.chosen else 'none'}\n")
             if sid == "CallJournal":
                 result = await hd.write_journal(call)
