@@ -191,3 +191,45 @@ def test_tree_equals_scanner(root, parts, ws):
     want = gjson.get(text, path)
     got = gjson.parse(text).get(path)
     assert (got.string, got.raw, got.exists, got.type) == (want.string, want.raw, want.exists, want.type)
+
+
+rests = st.lists(st.sampled_from(KEYS + ["a.b", "0.a", "#", "a.#", "id.x", "#(id==1)", "a.0.b"]),
+                 min_size=2, max_size=5)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(items=st.lists(_containers(values), max_size=4), extra=st.sampled_from(["", ',"a":1', ',"d":[]']),
+       tails=rests, ws=st.sampled_from(["", " "]))
+def test_get_many_equals_scanner(items, extra, tails, ws):
+    """The batched projections of get_many give each path's scanner answer."""
+    text = '{"d":[' + ",".join(_text(v, lambda: ws) for v in items) + "]" + extra + "}"
+    paths = ["d.#." + t for t in tails] + ["a", "d.#"]
+    got = gjson.parse(text).get_many(*paths)
+    for path, res in zip(paths, got):
+        want = gjson.get(text, path)
+        assert (res.string, res.raw, res.exists, res.type) == (want.string, want.raw, want.exists, want.type), path
+
+
+def test_get_many_on_duplicate_keys_and_escapes():
+    text = '{"d":[{"a":1,"a":2,"b":{"c":"x\\/y"}},{"a":"caf\\u00e9","b":{"c":3,"c":4}}]}'
+    paths = ["d.#.a", "d.#.b.c", "d.#.b"]
+    got = gjson.parse(text).get_many(*paths)
+    assert [r.string for r in got] == [gjson.get(text, p).string for p in paths]
+    assert got[0].string == '[1,"caf\\u00e9"]'
+
+
+def test_bytes_input_and_bad_types():
+    assert gjson.get(b'{"a":"\xc3\xa9"}', "a").string == "é"
+    assert gjson.parse(bytearray(b'{"a":[1,2]}')).get("a.#").string == "2"
+    with pytest.raises(TypeError):
+        gjson.parse(42)
+
+
+def test_absurd_nesting_never_raises():
+    text = "[" * 2000 + "]" * 2000
+    doc = gjson.parse(text)
+    assert not doc.is_valid_json  # too deep for the tree: the scanner answers
+    assert doc.get("0.0.0").raw == text[3:-3]
+    for path in ("@pretty", "@valid", "@flatten:{\"deep\":true}"):
+        res = doc.get(path)  # Go's stack grows; Python's can't, so "missing" instead of a crash
+        assert res.type in ("Null", "JSON")

@@ -98,3 +98,11 @@ def test_import_refuses_the_eleventh(capsys):
         assert main(["template", "import", str(TEMPLATES / "minimal-basic.xml"), "--name", f"n{i}"]) == 0
     assert main(["template", "import", str(TEMPLATES / "minimal-basic.xml"), "--name", "n10"]) == 2
     assert "the limit is 10" in capsys.readouterr().err
+
+
+def test_lint_missing_file_is_a_located_error(capsys, tmp_path):
+    missing = tmp_path / "nope.xml"
+    assert main(["template", "lint", "--json", str(missing)]) == 2
+    [f] = json.loads(capsys.readouterr().out)
+    assert (f["file"], f["severity"], f["code"]) == (str(missing), "error", "file")
+    assert "cannot read" in f["message"]

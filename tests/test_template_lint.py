@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from engine.template import parse_template
+from engine.template import load_template, parse_template
 from engine.template import lint as lint_module
 from engine.template.findings import Severity
 from engine.template.lint import exit_code, lint_file, lint_template
@@ -262,3 +262,156 @@ def test_engine_checks_are_reported_as_unchecked_when_the_engines_are_missing(mo
         "template syntax not checked: the engine module is unavailable",
         "GJSON path syntax not checked: the engine module is unavailable"}
     assert problems(found) == []
+
+
+# ---- checks that use engine.expr, engine.paths.gjson and engine.mapping -----------------------------
+
+def col_of(text: str, needle: str, offset: int = 0) -> int:
+    i = text.index(needle) + offset
+    return i - (text.rfind("\n", 0, i) + 1) + 1
+
+
+def test_template_syntax_error_points_into_the_attribute():
+    text = edit('URLFormat="https://{{.domain}}/api/calls"', 'URLFormat="https://{{.domain}}/api/calls/{{.Bad"')
+    [f] = [f for f in lint_text(text) if f.code == "template-syntax"]
+    assert f.severity is Severity.ERROR and f.location.field.endswith("Request[LogCall]@URLFormat")
+    assert f.location.line == line_of(text, "{{.Bad")
+    assert text.index("{{.Bad") <= text.index("\n", text.index("{{.Bad")) and f.location.col >= col_of(text, "{{.Bad")
+
+
+def test_unknown_function_is_a_syntax_error():
+    text = edit("{{ ToMillis .StartTimeUnix }}", "{{ ToSeconds .StartTimeUnix }}")
+    [f] = [f for f in lint_text(text) if f.code == "template-syntax"]
+    assert "ToSeconds" in f.message
+
+
+def test_unknown_variable_is_located_exactly_even_after_escapes():
+    text = edit('&quot;department&quot;:&quot;{{.DepartmentId}}&quot;',
+                '&quot;department&quot;:&quot;{{.DepartmentId}}&quot;,&quot;q&quot;:&quot;{{.Nope}}&quot;')
+    [f] = [f for f in lint_text(text) if f.code == "unknown-variable"]
+    assert "'Nope'" in f.message and "CreateNewTicket" in f.message
+    assert (f.location.line, f.location.col) == (line_of(text, "{{.Nope}}"), col_of(text, "{{.Nope}}", 2))
+
+
+def test_variables_follow_the_scenario_lists():
+    # SearchValue belongs to contact search, not to the call journal; Owner belongs to the journal
+    text = edit('URLFormat="https://{{.domain}}/api/calls"', 'URLFormat="https://{{.domain}}/api/calls?q={{.SearchValue}}"')
+    text = edit('URLFormat="https://{{.domain}}/api/contacts/search?q={{UrlEncode .SearchValue}}"',
+                'URLFormat="https://{{.domain}}/api/contacts/search?q={{UrlEncode .SearchValue}}&amp;o={{.Owner}}"',
+                text)
+    found = {(f.message.split("'")[1], f.location.line) for f in lint_text(text) if f.code == "unknown-variable"}
+    assert found == {("SearchValue", line_of(text, "calls?q=")), ("Owner", line_of(text, "o={{.Owner}}"))}
+
+
+def test_aliases_outputs_and_next_scope_are_available():
+    """CallerNumber is an alias of Phone; the Common request sees the caller's outputs; ContactsId = ContactId."""
+    text = edit("{{UrlEncode .Phone}}\">\n          <Parameters>", "{{UrlEncode .CallerNumber}}\">\n          <Parameters>")
+    text = edit("api/contacts/{{.ContactId}}/phones", "api/contacts/{{.ContactsId}}/phones/{{.FirstName}}", text)
+    assert [f for f in lint_text(text) if f.code == "unknown-variable"] == []
+
+
+def test_invalid_url_after_sample_rendering():
+    text = edit('URLFormat="https://{{.domain}}/api/calls"', 'URLFormat="htps://{{.domain}}/api/calls"')
+    [f] = [f for f in lint_text(text) if f.code == "invalid-url"]
+    assert "after sample rendering" in f.message and "htps://sample/api/calls" in f.message
+
+
+def test_a_field_that_starts_the_url_is_sampled_as_a_base_url_unless_its_default_says_otherwise():
+    base = edit('URLFormat="https://{{.domain}}/api/calls"', 'URLFormat="{{if .ContactId}}{{.domain}}/api/calls{{end}}"')
+    assert "invalid-url" not in codes(lint_text(base))
+    host = edit('Title="Domain" Key="domain" />', 'Title="Domain" Key="domain" Value="help.example.com" />', base)
+    [f] = [f for f in lint_text(host) if f.code == "invalid-url"]
+    assert "'help.example.com/api/calls'" in f.message
+
+
+def test_conditional_url_that_renders_empty_is_fine():
+    text = edit('URLFormat="https://{{.domain}}/api/calls"',
+                'URLFormat="{{if .RecordPath}}https://{{.domain}}/api/calls{{end}}"')
+    assert "invalid-url" not in codes(lint_text(text))
+
+
+def test_body_that_is_not_json_after_rendering():
+    text = edit('&quot;description&quot;:&quot;{{.Description}}&quot;}', '&quot;description&quot;:{{.Description}}')
+    [f] = [f for f in lint_text(text) if f.code == "invalid-json"]
+    assert f.severity is Severity.ERROR and "UpdateTicket" in f.location.field
+
+
+def test_unquoted_values_in_json_bodies_are_escaped_like_the_runtime():
+    """A value outside quotes in a JSON body is inserted as a JSON scalar or string (json context)."""
+    text = edit("&quot;duration&quot;:{{.Talk_Duration_Sec}}", "&quot;duration&quot;:{{.Talk_Duration}}")
+    assert "invalid-json" not in codes(lint_text(text))
+
+
+def test_gjson_path_problem_is_located_in_the_alternative():
+    text = edit('Path="contacts.#.phone,contacts.#.work_phone"', 'Path="contacts.#.phone,contacts.#(type=="x".n"')
+    text = text.replace('contacts.#(type=="x".n"', 'contacts.#(type==&quot;x&quot;.n"')
+    [f] = [f for f in lint_text(text) if f.code == "gjson-syntax"]
+    assert f.location.line == line_of(text, "contacts.#(type==")
+    assert f.location.col == col_of(text, "(type==")
+    assert "never closed" in f.message
+
+
+def test_path_with_phone_variable_and_jsonpath_alternatives():
+    text = edit('Path="orgs.#.phone"', 'Path="orgs.#(phone==&quot;{{.Phone}}&quot;)#.phone,$.orgs[*].phone"')
+    assert problems(lint_text(text)) == []
+    bad = edit('Path="orgs.#.phone"', 'Path="$.orgs[*.phone"')
+    assert "jsonpath-syntax" in codes(lint_text(bad))
+    unknown = edit('Path="orgs.#.phone"', 'Path="orgs.#(phone==&quot;{{.Nope}}&quot;)#.phone"')
+    assert "unknown-variable" in codes(lint_text(unknown))
+
+
+def test_unknown_modifier_in_popup_field_path():
+    text = edit('Name="ContactFieldForUri" Value="contacts.0.url"', 'Name="ContactFieldForUri" Value="contacts.0.url|@nope"')
+    [f] = [f for f in lint_text(text) if f.code == "gjson-syntax"]
+    assert "@nope" in f.message and f.location.field.endswith("Parameter[ContactFieldForUri]@Value")
+
+
+def test_base64_credential_naming_an_unknown_field():
+    text = (TEMPLATES / "minimal-basic.xml").read_text().replace("{{.api_key:}}", "{{.user:.api_key}}")
+    [f] = [f for f in lint_text(text) if f.code == "credential-format"]
+    assert "'user'" in f.message and f.severity is Severity.ERROR
+
+
+def test_base64_credential_syntax_error_is_located():
+    text = (TEMPLATES / "minimal-basic.xml").read_text().replace("{{.api_key:}}", "x{{.a:.b:.c}}")
+    [f] = [f for f in lint_text(text) if f.code == "credential-format"]
+    assert f.location.line == line_of(text, "x{{.a:.b:.c}}")
+    assert f.location.col == col_of(text, ":.c")
+
+
+def test_header_templates_are_checked():
+    text = edit('Value="{{.region}}"', 'Value="{{.regoin}}"')
+    [f] = [f for f in lint_text(text) if f.code == "unknown-variable"]
+    assert "regoin" in f.message and "X-Region" in f.location.field
+
+
+def test_contact_search_must_use_the_number_or_search_value():
+    text = edit("api/contacts?phone={{UrlEncode .Phone}}", "api/contacts?phone=1")
+    [f] = [f for f in lint_text(text) if f.code == "search-input"]
+    assert "Contacts" in f.message and f.location.line == line_of(text, "api/contacts?phone=1")
+    body = edit("api/contacts?phone={{UrlEncode .Phone}}\">\n          <Parameters>",
+                "api/contacts\">\n          <Parameters>\n<Parameter Name=\"phone\" Type=\"Query\" Value=\"{{.CallerNumber}}\" />")
+    assert "search-input" not in codes(lint_text(body))
+
+
+def test_paging_url_must_use_the_paging_variable():
+    text = edit("api/users?page={{.Page}}&amp;per_page={{.PageSize}}", "api/users?per_page={{.PageSize}}")
+    [f] = [f for f in lint_text(text) if f.code == "pagination"]
+    assert "{{.Page}}" in f.message and f.location.field.endswith("Request[GetUsers]@URLFormat")
+
+
+SHIPPED = sorted((DATA.parent.parent / "templates").glob("*/template.xml"))
+
+
+def test_there_are_shipped_templates():
+    assert len(SHIPPED) >= 1
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.parent.name)
+def test_shipped_templates_lint_without_errors_and_round_trip(path, tmp_path):
+    findings = lint_file(path)
+    assert problems(findings, Severity.ERROR) == [], "\n".join(map(str, findings))
+    assert exit_code(findings) == 0
+    template = load_template(path)
+    template.save(tmp_path / "t.xml")
+    assert (tmp_path / "t.xml").read_bytes() == path.read_bytes()

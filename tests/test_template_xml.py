@@ -266,3 +266,34 @@ def test_removing_attributes_keeps_the_tag_layout():
     assert alone.without_attribute(0, "Name").to_bytes() == b'<Information\n    Key="b"\n/>'
     assert alone.without_attribute(0, "Key").to_bytes() == b'<Information\n    Name="a"\n/>'
     assert alone.without_attribute(0, "Nope") is alone
+
+
+def test_xml_errors_name_the_element():
+    data = (b'<Information>\n  <Output Name="B" Path="identities.#(type=="phone")#|1.value"></Output>\n</Information>')
+    assert _refusal(data).location.field == "Output@Path"
+    err = _refusal(b"<Information>\n  <Scenarios>\n    <Scenario Id='x'>\n  </Scenarios>\n</Information>")
+    assert err.location.field == "Scenario" and err.location.line == 4
+
+
+def test_adding_and_changing_outputs():
+    t = load_template(SKELETON)
+    req = t.scenario("UserAssociation").requests[0]
+    added = t.with_output(req, "FirstName", "data.#.first")
+    assert _changed_lines(t.to_bytes(), added.to_bytes()) == [
+        '+            <Output Name="FirstName" Path="data.#.first" />']
+    changed = added.with_output(added.scenario("UserAssociation").requests[0], "Email", "data.#.mail")
+    assert changed.scenario("UserAssociation").requests[0].output_map()["Email"] == "data.#.mail"
+    assert len(_changed_lines(added.to_bytes(), changed.to_bytes())) == 2
+    minimal = parse_template(b'<Information><Scenarios><Scenario Id="Common"><Requests>'
+                             b'<Request Name="R" URLFormat="http://h/"/></Requests></Scenario></Scenarios></Information>')
+    with_out = minimal.with_output(minimal.scenario("Common").requests[0], "X", "a.b")
+    assert with_out.scenario("Common").requests[0].output_map() == {"X": "a.b"}
+
+
+def test_adding_an_element_anywhere():
+    t = load_template(SKELETON)
+    sc = t.scenario("Common")
+    edited = t.with_element(sc.requests_ref, "Request", {"Name": "More", "Method": "GET", "URLFormat": "https://x/"})
+    assert [r.name for r in edited.scenario("Common").requests] == ["GetPhones", "More"]
+    assert _changed_lines(t.to_bytes(), edited.to_bytes()) == [
+        '+        <Request Name="More" Method="GET" URLFormat="https://x/" />']

@@ -39,6 +39,7 @@ parser in :mod:`engine.expr.credentials`.
 
 from __future__ import annotations
 
+from . import credentials
 from .analysis import VariableRef, check_syntax, referenced_variables
 from .exceptions import TemplateExecError, TemplateSyntaxError
 from .functions import FuncError, Function, RawString, resolve_timezone
@@ -59,5 +60,5 @@ def render(text: str, data=None, *, context: str = "text", name: str = "tpl", tz
 __all__ = [
     "CONTEXTS", "MISSING", "PBX_FUNCTIONS", "CompiledTemplate", "FuncError", "Function", "RawString",
     "SafeString", "TemplateExecError", "TemplateSyntaxError", "VariableRef", "check_syntax",
-    "compile_template", "referenced_variables", "render", "resolve_timezone",
+    "compile_template", "credentials", "referenced_variables", "render", "resolve_timezone",
 ]

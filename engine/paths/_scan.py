@@ -113,7 +113,7 @@ class Result:
 
     def get(self, path: str) -> "Result":
         """Evaluate ``path`` on this value (Go's ``Result.Get``)."""
-        return get(self.raw, path)
+        return safe_get(self.raw, path)
 
     def array(self) -> list:
         """Go's ``Array()``: the elements of an array, ``[self]`` for a scalar, ``[]`` for null/missing."""
@@ -1456,6 +1456,19 @@ def get(json: str, path: str) -> Result:
     if c.piped:
         return get(c.value.raw, c.pipe)
     return c.value
+
+
+def safe_get(json: str, path: str) -> Result:
+    """:func:`get` that answers "missing" instead of raising on absurdly deep nesting.
+
+    Go's goroutine stacks grow where Python's recursion limit stops; only
+    documents nested thousands of levels deep (with recursive modifiers such
+    as ``@dig``/``@pretty``) can get here.
+    """
+    try:
+        return get(json, path)
+    except RecursionError:
+        return Result()
 
 
 def exec_static(json: str, path: str):

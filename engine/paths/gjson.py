@@ -62,7 +62,15 @@ def get(json_text: str, path: str) -> Result:
     best-effort or missing :class:`Result` (``.exists`` False, ``.type`` ``Null``).
     For many paths on one document, :func:`parse` once and call ``Document.get``.
     """
-    return _scan.get(json_text, path)
+    if json_text.__class__ is not str:
+        json_text = _text_of(json_text)
+    return _scan.safe_get(json_text, path)
+
+
+def _text_of(data) -> str:
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return bytes(data).decode("utf-8", "replace")
+    raise TypeError(f"JSON text must be str or bytes, not {type(data).__name__}")
 
 
 def get_many(json_text: str, *paths: str) -> list[Result]:
@@ -139,13 +147,16 @@ _MISSING = object()
 class Document:
     """A JSON text decoded once; :meth:`get` answers paths like :func:`get`.
 
-    ``text`` is the original JSON text.  Valid JSON whose root is an object or
-    array is decoded into a tree; anything else is answered by the scanner.
+    ``text`` is the original JSON text (bytes are decoded as UTF-8, bad
+    bytes replaced).  Valid JSON whose root is an object or array is decoded
+    into a tree; anything else is answered by the scanner.
     """
 
     __slots__ = ("text", "_root", "_tree", "_escapes", "_raw_map", "_neg_zero", "_dicts")
 
     def __init__(self, json_text: str) -> None:
+        if json_text.__class__ is not str:
+            json_text = _text_of(json_text)
         self.text = json_text
         self._tree = False
         self._root = None
@@ -196,7 +207,7 @@ class Document:
                     return plan(self)
                 except _Fallback:
                     pass
-        return _scan.get(self.text, path)
+        return _scan.safe_get(self.text, path)
 
     def _run(self, steps: tuple) -> Result:
         kind, val = _eval(self._root, steps, 0, self)
@@ -363,7 +374,7 @@ _BATCHES: dict = {}
 
 
 def _batch_plan(paths: tuple):
-    """(single path indexes, [(key, indexes, rests)]) for :meth:`Document.get_many`."""
+    """(single path indexes, [(key, indexes, specs)]) for :meth:`Document.get_many`."""
     grouped: dict = {}
     singles = []
     for i, path in enumerate(paths):
@@ -377,7 +388,14 @@ def _batch_plan(paths: tuple):
         if len(items) == 1:
             singles.append(items[0][0])
         else:
-            groups.append((first, [i for i, _ in items], [rest for _, rest in items]))
+            specs = []
+            for _, rest in items:
+                deep = rest if len(rest) > 1 else None
+                keys = None
+                if deep and all(st[0] == _S_KEY for st in rest):
+                    keys = tuple((n == len(rest) - 2, st[1], st[2]) for n, st in enumerate(rest[1:]))
+                specs.append((rest[0][1], deep, keys, rest))
+            groups.append((first, [i for i, _ in items], specs))
     plan = (singles, groups)
     if len(_BATCHES) > 1024:
         _BATCHES.clear()
@@ -385,8 +403,13 @@ def _batch_plan(paths: tuple):
     return plan
 
 
-def _batch_project(doc: "Document", first: str, rests: list) -> list:
-    """The raw arrays of ``first.#.rest`` for every rest, in one pass over the array."""
+def _batch_project(doc: "Document", first: str, specs: list) -> list:
+    """The raw arrays of ``first.#.rest`` for every rest, in one pass over the array.
+
+    ``specs`` holds, per rest: its first key, the rest when longer than one
+    step, the rest's later steps as (is_last, key, index) when they are all
+    keys/indexes, and the rest itself.
+    """
     root = doc._root
     if root.__class__ is not tuple:
         raise _Fallback
@@ -394,8 +417,8 @@ def _batch_project(doc: "Document", first: str, rests: list) -> list:
     if arr.__class__ is not list:
         raise _Fallback
     plain = doc._escapes < 2
-    parts: list = [[] for _ in rests]
-    specs = [(rest[0][1], rest if len(rest) > 1 else None, part.append) for rest, part in zip(rests, parts)]
+    parts: list = [[] for _ in specs]
+    run = [(key, deep, keys, part.append) for (key, deep, keys, _), part in zip(specs, parts)]
     for el in arr:
         cls = el.__class__
         d = None
@@ -408,24 +431,49 @@ def _batch_project(doc: "Document", first: str, rests: list) -> list:
                 raise _Fallback
             continue
         if d is None:
-            for j, rest in enumerate(rests):
-                kind, v = _eval(el, rest, 0, doc)
+            for spec, part in zip(specs, parts):
+                kind, v = _eval(el, spec[3], 0, doc)
                 if kind != _K_NONE:
-                    parts[j].append(_kind_raw(kind, v, doc))
+                    part.append(_kind_raw(kind, v, doc))
             continue
         get = d.get
-        for key, deep, append in specs:
+        for key, deep, keys, append in run:
             v = get(key, _MISSING)
             if v is _MISSING:
                 continue
-            if deep is not None:
+            if keys is not None:
+                # the rest is keys and indexes only: walk it inline
+                for is_last, k, idx in keys:
+                    c = v.__class__
+                    if c is tuple:
+                        if is_last:
+                            for kk, x in v:
+                                if kk == k:
+                                    v = x
+                                    break
+                            else:
+                                v = _MISSING
+                        else:
+                            v = _member(v, k, doc)
+                    elif c is list and idx is not None and idx < len(v):
+                        v = v[idx]
+                    else:
+                        v = _MISSING
+                    if v is _MISSING:
+                        break
+                if v is _MISSING:
+                    continue
+            elif deep is not None:
                 kind, v = _eval(v, deep, 1, doc)
                 if kind != _K_VALUE:
                     if kind != _K_NONE:
                         append(_kind_raw(kind, v, doc))
                     continue
-            if plain and v.__class__ is str:
+            c = v.__class__
+            if c is str and plain:
                 append(_encode_basestring(v))
+            elif c is int and v:
+                append(str(v))
             else:
                 append(_raw_of(v, doc))
     return ["[" + ",".join(p) + "]" for p in parts]

@@ -351,9 +351,13 @@ class Linter:
             return
         try:
             parsed = mod.parse_credential_format(cred.value or "")
-        except Exception as exc:  # the parser reports a bad format by raising
-            self.add(error(f"Base64EncodedCredential: {getattr(exc, 'message', exc)}", self.at(cred.ref, "Value"),
-                           "credential-format"))
+        except Exception as exc:  # the parser reports a bad format by raising a located error
+            value = cred.value or ""
+            loc = getattr(exc, "location", None)
+            text = _Text(cred.ref, "Value", value, "Base64EncodedCredential", AUTH)
+            where = (self.at_value(text, _text_index(value, loc.line or 1, loc.col or 1)) if loc is not None
+                     else self.at(cred.ref, "Value"))
+            self.add(error(f"Base64EncodedCredential: {getattr(exc, 'message', exc)}", where, "credential-format"))
             return
         for name in _credential_names(parsed):
             if name not in self.field_names:
@@ -515,6 +519,41 @@ class Linter:
             self.add(error(f"Outputs Next={req.next!r} names no request of Scenario Common", self.at(ob, "Next"),
                            "unknown-next"))
 
+    def samples(self, names: Iterable[str], url_text: str = "") -> dict[str, str]:
+        """Sample values: custom fields' defaults (never secrets); when *url_text* starts with a custom
+        field (``{{.base_url}}/api``), that field gets a sample URL."""
+        data = V.sample_data(names)
+        defaulted = set()
+        for f in self.t.custom_fields:
+            if f.name in data and not f.secret:
+                default = f.options[0] if f.options else f.value.strip()
+                if default:
+                    data[f.name] = default
+                    defaulted.add(f.name)
+        fields = [n for n in data if n in self.field_names and n not in defaulted]
+        if url_text.lstrip().startswith("{{") and fields and self.engines.expr is not None:
+            probe = dict(data)
+            for i, n in enumerate(fields):
+                probe[n] = f"zq{i}qz"
+            try:
+                out = self.engines.expr.render(url_text, probe, context="url").lstrip()
+            except Exception:
+                out = ""
+            m = re.match(r"zq(\d+)qz", out)
+            if m:
+                data[fields[int(m.group(1))]] = "https://sample.example"
+        return data
+
+    def referenced(self, text: str) -> set[str] | None:
+        """Top-level variable names a template string reads (None when engine.expr is unavailable)."""
+        expr = self.engines.expr
+        if expr is None or not hasattr(expr, "referenced_variables"):
+            return None
+        try:
+            return {str(r.name) for r in expr.referenced_variables(text)}
+        except Exception:
+            return None
+
     def _json_content_type(self, req: Request) -> bool:
         headers = list(self.t.auth.headers) + list(req.headers)
         for h in headers:
@@ -566,7 +605,9 @@ class Linter:
             if not (url or json_body):
                 return
             try:
-                rendered = expr.render(value, V.sample_data(available))
+                context = "url" if url else ("json" if json_body == "error" or (
+                    json_body == "guess" and value.lstrip().startswith(("{", "["))) else "text")
+                rendered = expr.render(value, self.samples(available, value if url else ""), context=context)
             except Exception as exc:
                 self.add(error(f"{text.label}: rendering with sample values failed: {getattr(exc, 'message', exc)}",
                                self.at(text.ref, text.attribute), "render-failed"))
@@ -607,26 +648,26 @@ class Linter:
                          self.at(text.ref, text.attribute), "invalid-json"))
 
     def check_path(self, text: _Text, names: set[str]) -> None:
-        """GJSON syntax of an output path (comma-separated alternatives, may contain {{.Phone}})."""
+        """Syntax of an output path: comma-separated alternatives, GJSON or ``$`` JSONPath, may hold {{.Phone}}."""
         gjson = self.engines.gjson
         if gjson is None or not hasattr(gjson, "path_problems"):
             self._note_unavailable("GJSON path syntax", self.at(text.ref, text.attribute))
             return
-        value = text.value
-        if "{{" in value:
-            expr = self.engines.expr
-            if expr is None:
-                self._note_unavailable("template syntax", self.at(text.ref, text.attribute))
-                return
-            self.check_text(text, names)
-            try:
-                value = expr.render(value, V.sample_data(V.with_aliases(names)))
-            except Exception:
-                return
-            offsets = None  # positions no longer line up with the source after rendering
-        else:
-            offsets = True
-        for alt, start in self._alternatives(value):
+        if "{{" in text.value:
+            self.check_text(text, names)  # template syntax and variables of the embedded references
+        mapping = self.engines.mapping
+        for alt, start in self._alternatives(text.value):
+            if alt.startswith("$"):
+                self._check_jsonpath(text, alt, start)
+                continue
+            exact = "{{" not in alt
+            if not exact:
+                if mapping is None or not hasattr(mapping, "substitute_path_variables"):
+                    continue
+                try:
+                    alt = mapping.substitute_path_variables(alt, self.samples(V.with_aliases(names)))
+                except Exception:
+                    continue
             try:
                 problems = list(gjson.path_problems(alt))
             except Exception as exc:
@@ -635,28 +676,38 @@ class Linter:
                 return
             for pr in problems:
                 col = int(getattr(pr, "col", 0) or 0)
-                where = (self.at_value(text, start + max(col - 1, 0)) if offsets
-                         else self.at(text.ref, text.attribute))
+                where = self.at_value(text, start + (max(col - 1, 0) if exact else 0))
                 self.add(error(f"{text.label}: GJSON path {alt!r}: {getattr(pr, 'message', pr)}", where,
                                "gjson-syntax"))
 
+    def _check_jsonpath(self, text: _Text, alt: str, start: int) -> None:
+        try:
+            from jsonpath_ng.ext import parse as jsonpath_parse
+        except ImportError:
+            return
+        try:
+            jsonpath_parse(alt)
+        except Exception as exc:  # jsonpath-ng raises assorted exception types
+            self.add(error(f"{text.label}: JSONPath {alt!r}: {exc}", self.at_value(text, start), "jsonpath-syntax"))
+
     def _alternatives(self, value: str) -> list[tuple[str, int]]:
+        """The comma-separated alternatives of a path spec with their offsets in *value*."""
         mapping = self.engines.mapping
+        parts = None
         if mapping is not None and hasattr(mapping, "split_alternatives"):
             try:
-                parts = list(mapping.split_alternatives(value))
+                parts = [str(p) for p in mapping.split_alternatives(value)]
             except Exception:
                 parts = None
-            if parts is not None:
-                out, cursor = [], 0
-                for part in parts:
-                    text = part if isinstance(part, str) else str(getattr(part, "path", getattr(part, "text", part)))
-                    start = value.find(text, cursor)
-                    start = cursor if start < 0 else start
-                    out.append((text, start))
-                    cursor = start + len(text)
-                return out
-        return [(value, 0)]
+        if parts is None:
+            parts = [value.strip()] if value.strip() else []
+        out, cursor = [], 0
+        for part in parts:
+            start = value.find(part, cursor)
+            start = cursor if start < 0 else start
+            out.append((part, start))
+            cursor = start + len(part)
+        return out
 
     # -- per scenario -------------------------------------------------------------------------------
     def check_contact_scenarios(self) -> None:
@@ -668,7 +719,14 @@ class Linter:
                 self.add(error(f"Scenario {sid} has no <Request> (one per contact type)", self.at(sc.ref),
                                "missing-request"))
             mapped_all: set[str] = set()
+            inputs = ("Phone", "CallerNumber") if sid == CONTACT_MATCH else ("SearchValue",)
             for req in sc.requests:
+                used = self.referenced("\n".join([req.url, *(p.value or "" for p in req.parameters),
+                                                    *(o.path for o in req.outputs)]))
+                if used is not None and req.url.strip() and not used & set(inputs):
+                    self.add(warning(f"contact type {req.name!r}: the request never uses {{{{.{inputs[0]}}}}}, so "
+                                     "every search returns the same contacts", self.at(req.ref, "URLFormat"),
+                                     "search-input"))
                 mapped = {canonical_field(n) for n in self.request_outputs(req)}
                 mapped_all |= mapped
                 for need in ("ContactId", "FirstName"):
@@ -751,6 +809,12 @@ class Linter:
         if pg.next_path.strip():
             p = values["NextPath"]
             self.check_path(_Text(p.ref, "Value", p.value or "", "pagination NextPath", USER_ASSOCIATION), set())
+        needs = {"page": ("Page", "Offset"), "offset": ("Offset", "Page"), "cursor": ("Cursor",)}.get(pg.mode)
+        for req in sc.requests[:1]:
+            used = self.referenced(req.url)
+            if needs and used is not None and not used & set(needs):
+                self.add(warning(f"pagination Mode {pg.mode} but the URL does not use {{{{.{needs[0]}}}}}; every page "
+                                 "would fetch the same users", self.at(req.ref, "URLFormat"), "pagination"))
         if pg.mode in ("page", "offset") and pg.page_size is None:
             self.add(warning(f"pagination Mode {pg.mode} without PageSize: paging stops only on an empty page",
                              pg.location, "pagination"))

@@ -602,6 +602,24 @@ class Template:
         after = self.custom_fields[-1].ref if self.custom_fields else None
         return self._insert_parameter(sc, attrs, after=after)
 
+    def with_element(self, parent: int, tag: str, attributes: list[tuple[str, str]] | dict[str, str],
+                     after: int | None = None) -> Template:
+        """Add an empty element ``<tag .../>`` to element *parent* (last, or after child *after*)."""
+        doc = self.document
+        return self._new(doc.insert_element(parent, doc.element_text(tag, attributes), after=after))
+
+    def with_output(self, request: Request, name: str, path: str) -> Template:
+        """Map one more response field of *request* (``<Output Name Path>``), or change an existing one's Path."""
+        for out in request.outputs:
+            if out.name == name:
+                return self.with_attribute(out.ref, "Path", path)
+        doc = self.document
+        fragment = doc.element_text("Output", [("Name", name), ("Path", path)])
+        if request.outputs_ref is not None:
+            return self._new(doc.insert_element(request.outputs_ref, fragment))
+        block = f"<Outputs>{fragment}</Outputs>"
+        return self._new(doc.insert_element(request.ref, block))
+
     def _insert_parameter(self, scenario: Scenario, attrs: list[tuple[str, str]], after: int | None = None) -> Template:
         doc = self.document
         fragment = doc.element_text("Parameter", attrs)

@@ -346,13 +346,25 @@ def _declared_encoding(data: bytes) -> str:
     return m.group(1).decode("ascii").lower()
 
 
-def _raw_quote_column(line_text: str) -> int | None:
-    """1-based column of a raw ``"`` inside a double-quoted attribute value on *line_text*, if any."""
-    for m in re.finditer(r'[\w:.-]+\s*=\s*"[^"<>]*"', line_text):
+def _raw_quote(line_text: str) -> tuple[int, str] | None:
+    """1-based column of a raw ``"`` inside a double-quoted attribute value on *line_text*, and the attribute."""
+    for m in re.finditer(r'([\w:.-]+)\s*=\s*"[^"<>]*"', line_text):
         nxt = line_text[m.end():m.end() + 1]
         if nxt and nxt not in " \t\r\n/>?":
-            return m.end()  # the quote that ended the value too early
+            return m.end(), m.group(1)  # the quote that ended the value too early
     return None
+
+
+def _element_before(text: str, line: int, col: int) -> str:
+    """Name of the last start tag that begins before (line, col): the element the error is in."""
+    starts = [0] + [m.end() for m in re.finditer("\n", text)]
+    if not 1 <= line <= len(starts):
+        return ""
+    offset = min(starts[line - 1] + max(col - 1, 0), len(text))
+    m = None
+    for m in re.finditer(r"<([A-Za-z_][\w.:-]*)", text[max(0, offset - 4000):offset]):
+        pass
+    return m.group(1) if m else ""
 
 
 def template_error(code: str, message: str, location: Location, excerpt: str = "") -> TemplateError:
@@ -369,19 +381,22 @@ def _syntax_error(exc: etree.XMLSyntaxError, log, text: str, file: str) -> Templ
     col = first.column if first else (exc.offset or 0)
     message = (first.message if first else str(exc)).strip()
     lines = text.splitlines()
+    element = _element_before(text, line, col)
     if 1 <= line <= len(lines):
-        qcol = _raw_quote_column(lines[line - 1])
-        if qcol is not None and ("attribute" in message.lower() or "start tag" in message.lower()
-                                 or "space required" in message.lower()):
+        raw = _raw_quote(lines[line - 1])
+        if raw is not None and ("attribute" in message.lower() or "start tag" in message.lower()
+                                or "space required" in message.lower()):
+            qcol, attribute = raw
+            element = _element_before(text, line, qcol)
             return template_error(
                 "xml-raw-quote",
                 'raw " inside an attribute value is not allowed in XML; write it as &quot; '
                 f"(parser said: {message})",
-                Location(file, line, qcol, "attribute value"),
+                Location(file, line, qcol, f"{element}@{attribute}" if element else attribute),
                 caret_excerpt(text, line, qcol),
             )
-    return template_error("xml-syntax", f"not well-formed XML: {message}", Location(file, line, col, ""),
-                         caret_excerpt(text, line, col) if line else "")
+    return template_error("xml-syntax", f"not well-formed XML: {message}", Location(file, line, col, element),
+                          caret_excerpt(text, line, col) if line else "")
 
 
 def _make_parser() -> etree.XMLParser:
