@@ -381,3 +381,19 @@ async def test_authorize_without_tokens_says_what_to_do(tmp_path):
     auth, _ = oauth(FakeProvider(), tmp_path)
     with pytest.raises(AuthError, match="not connected"):
         await auth.authorize(httpx.Request("GET", "https://hd.test/"))
+
+
+async def test_a_failed_early_refresh_keeps_using_the_still_valid_token(tmp_path):
+    provider = FakeProvider(ttl=300)
+    clock = Clock()
+    auth, _ = await connected(provider, tmp_path, clock)
+    token = auth.tokens.access_token
+    provider.refresh_tokens.clear()  # the refresh will fail
+    clock.now += 270  # 30 s left
+    request = httpx.Request("GET", "https://hd.test/api/tickets/")
+    await auth.authorize(request)
+    assert request.headers["Authorization"] == f"Bearer {token}"
+    assert auth.health().state == "error" and "invalid_grant" in auth.health().error
+    clock.now += 60  # now expired: the failure is reported
+    with pytest.raises(AuthError, match="invalid_grant"):
+        await auth.authorize(httpx.Request("GET", "https://hd.test/api/tickets/"))

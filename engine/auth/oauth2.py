@@ -201,7 +201,12 @@ class OAuth2Auth:
         left = tokens.expires_in(self.clock())
         if (left is not None and left <= self.config.refresh_margin and tokens.refresh_token
                 and self.config.refresh_tokens):
-            await self._refresh_once(tokens, "token expires soon")
+            try:
+                await self._refresh_once(tokens, "token expires soon")
+            except AuthError:
+                if left <= 0:
+                    raise
+                # still valid for a while: use it; health() reports the failed refresh
             tokens = self.tokens or tokens
         scheme = self.config.token_type or tokens.token_type or "Bearer"
         if scheme.lower() == "bearer":
