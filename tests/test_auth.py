@@ -394,6 +394,10 @@ async def test_a_failed_early_refresh_keeps_using_the_still_valid_token(tmp_path
     await auth.authorize(request)
     assert request.headers["Authorization"] == f"Bearer {token}"
     assert auth.health().state == "error" and "invalid_grant" in auth.health().error
+    calls = len(provider.token_calls)
+    for _ in range(3):  # no token-endpoint storm while the token is still good
+        await auth.authorize(httpx.Request("GET", "https://hd.test/api/tickets/"))
+    assert len(provider.token_calls) == calls
     clock.now += 60  # now expired: the failure is reported
     with pytest.raises(AuthError, match="invalid_grant"):
         await auth.authorize(httpx.Request("GET", "https://hd.test/api/tickets/"))

@@ -30,6 +30,10 @@ from engine.errors import Location
 from engine.http import HelpdeskHttp
 
 
+# After a failed refresh of a still-valid token, wait this long before trying again.
+EARLY_REFRESH_PAUSE = 10.0
+
+
 def default_redirect_uri(port: int = DEFAULT_CALLBACK_PORT) -> str:
     return f"http://127.0.0.1:{port}{CALLBACK_PATH}"
 
@@ -155,6 +159,7 @@ class OAuth2Auth:
         self.clock = clock
         self._lock = asyncio.Lock()
         self.last_error = ""
+        self._early_refresh_failed_at = float("-inf")
         self.tokens: TokenSet | None = store.load() if store is not None else None
         http.secrets.add(config.client_secret)
         self._register(self.tokens)
@@ -199,13 +204,16 @@ class OAuth2Auth:
             raise AuthError("not connected: authorize deskline in the helpdesk first",
                             Location(field="OAuth2"))
         left = tokens.expires_in(self.clock())
+        now = self.clock()
         if (left is not None and left <= self.config.refresh_margin and tokens.refresh_token
-                and self.config.refresh_tokens):
+                and self.config.refresh_tokens
+                and (left <= 0 or now - self._early_refresh_failed_at >= EARLY_REFRESH_PAUSE)):
             try:
                 await self._refresh_once(tokens, "token expires soon")
             except AuthError:
                 if left <= 0:
                     raise
+                self._early_refresh_failed_at = now
                 # still valid for a while: use it; health() reports the failed refresh
             tokens = self.tokens or tokens
         scheme = self.config.token_type or tokens.token_type or "Bearer"
