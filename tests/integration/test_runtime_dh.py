@@ -52,12 +52,21 @@ def connect(dh, tmp_path, *, short: bool = False, redirect: str | None = None) -
 
 
 async def login_via_loopback(hd: Integration, dh) -> None:
+    opened = []
+
     async def browser(url: str) -> None:
         # the operator's browser: log in, approve, follow the redirect to deskline's callback
-        asyncio.get_running_loop().run_in_executor(
-            None, lambda: authorize(url, dh.login_user, dh.login_password, follow=True))
+        opened.append(asyncio.get_running_loop().run_in_executor(
+            None, lambda: authorize(url, dh.login_user, dh.login_password, follow=True)))
 
-    await hd.auth.connect_via_loopback(browser, timeout=30)
+    login = asyncio.ensure_future(hd.auth.connect_via_loopback(browser, timeout=30))
+    while not opened:
+        await asyncio.sleep(0.01)
+    await asyncio.wait([login, opened[0]], return_when=asyncio.FIRST_EXCEPTION)
+    if opened[0].done() and opened[0].exception() is not None:
+        login.cancel()
+        raise opened[0].exception()  # the browser step failed: say why, not "no redirect arrived"
+    await login
 
 
 async def test_loopback_login_then_ticket_journal_and_caller_match(dh_server, tmp_path):
