@@ -60,8 +60,10 @@ async def login_via_loopback(hd: Integration, dh) -> None:
             None, lambda: authorize(url, dh.login_user, dh.login_password, follow=True)))
 
     login = asyncio.ensure_future(hd.auth.connect_via_loopback(browser, timeout=30))
-    while not opened:
+    while not opened and not login.done():
         await asyncio.sleep(0.01)
+    if not opened:
+        await login  # failed before opening the browser (e.g. the port is taken): raises why
     await asyncio.wait([login, opened[0]], return_when=asyncio.FIRST_EXCEPTION)
     if opened[0].done() and opened[0].exception() is not None:
         login.cancel()
