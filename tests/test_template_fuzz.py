@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,7 +19,8 @@ SNIPPETS = [b"<", b">", b'"', b"'", b"&", b"&quot;", b"&#0;", b"/>", b"</Request
             b"\xc3\x28", b" Father=\"CustomFieldList\"", b" Name=\"\"", b"\r\n", b"\t", b"=", b"#(", b"|",
             b'<Parameter Father="CustomFieldList" Name="a b" Editor="dropdown"/>']
 
-settings.register_profile("template-fuzz", max_examples=150, deadline=None,
+settings.register_profile("template-fuzz", max_examples=int(os.environ.get("DESKLINE_FUZZ_EXAMPLES", "150")),
+                          deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 
 

@@ -182,3 +182,14 @@ def test_atomic_save_keeps_the_old_file_when_writing_fails(store, monkeypatch):
         store.save("m", t)
     assert store.path("m").read_bytes() == before
     assert [p.name for p in store.path("m").parent.iterdir()] == [TEMPLATE_FILE]
+
+
+def test_export_leaves_password_values_out(store, tmp_path):
+    src = tmp_path / "s.xml"
+    src.write_bytes(FULL.read_bytes().replace(b'Key="client_secret" />', b'Key="client_secret" Value="hunter2" />'))
+    store.import_path(src, name="s")
+    assert b"hunter2" in store.path("s").read_bytes()  # the user's own store keeps it
+    [xml] = store.export("s", tmp_path / "out")
+    exported = xml.read_bytes()
+    assert b"hunter2" not in exported
+    assert exported == FULL.read_bytes()  # nothing else changed

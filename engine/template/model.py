@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import Location, TemplateError
@@ -373,20 +373,22 @@ class Authentication:
 
 # ---- the template -----------------------------------------------------------------------------------
 
-def _field_path(doc: SourceDocument, index: int) -> str:
-    parts = []
-    i = index
-    while i >= 0:
-        el = doc.elements[i]
-        node = doc.nodes[i]
-        tag = el.tag
-        label = {"Scenario": "Id", "Request": "Name", "Parameter": "Name", "Output": "Name"}.get(tag)
-        if label and node.get(label) is not None:
-            parts.append(f"{tag}[{node.get(label)}]")
-        elif tag not in ("Scenarios", "Requests", "Parameters", "Outputs", "Information") or i == index:
-            parts.append(tag)
-        i = el.parent
-    return "/".join(reversed(parts))
+_LABELS = {"Scenario": "Id", "Request": "Name", "Parameter": "Name", "Output": "Name"}
+_CONTAINERS = ("Scenarios", "Requests", "Parameters", "Outputs", "Information")
+
+
+def _field_paths(doc: SourceDocument) -> list[str]:
+    """Readable path of every element (``Scenario[X]/Request[Y]/Output[Z]``); containers are left out
+    of their descendants' paths."""
+    own: list[str] = []
+    inherited: list[str] = []  # what descendants start from
+    for el, node in zip(doc.elements, doc.nodes):
+        label = _LABELS.get(el.tag)
+        seg = f"{el.tag}[{node.get(label)}]" if label and node.get(label) is not None else el.tag
+        base = inherited[el.parent] if el.parent >= 0 else ""
+        own.append(f"{base}/{seg}" if base else seg)
+        inherited.append(base if el.tag in _CONTAINERS else own[-1])
+    return own
 
 
 class Template:
@@ -396,6 +398,7 @@ class Template:
         self.document = document
         self.file = document.file
         self.issues: list[Finding] = []  # structural problems found while building the model
+        self._paths = _field_paths(document)
         self._build()
 
     def __repr__(self) -> str:
@@ -404,7 +407,7 @@ class Template:
     # -- construction -------------------------------------------------------------------------------
     def where(self, ref: int, attribute: str | None = None) -> Location:
         """Location of element *ref* (or of its *attribute* value) with its field path."""
-        path = _field_path(self.document, ref)
+        path = self._paths[ref]
         if attribute:
             path += f"@{attribute}"
         return self.document.location(ref, attribute, path)

@@ -192,19 +192,27 @@ class TemplateStore:
         atomic_write(self._existing(name) / TEMPLATE_FILE, template.to_bytes())
 
     def export(self, name: str, dest: str | os.PathLike[str]) -> list[Path]:
-        """Copy a stored template (XML as ``<name>.xml`` and its logo) into folder *dest*."""
+        """Copy a stored template (XML as ``<name>.xml`` and its logo) into folder *dest*.
+
+        Secrets stay home: a password-type custom field's ``Value`` is left out of the exported XML
+        (the only change made to it).
+        """
         folder = self._existing(name)
         out_dir = Path(dest)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        plan = {out_dir / f"{name}.xml": folder / TEMPLATE_FILE}
+        template = load_template(folder / TEMPLATE_FILE)
+        for f in template.custom_fields:
+            if f.secret and template.document.nodes[f.ref].get("Value") is not None:
+                template = template.without_attribute(f.ref, "Value")
+        plan: dict[Path, bytes | Path] = {out_dir / f"{name}.xml": template.to_bytes()}
         for p in folder.iterdir():
             if p.is_file() and p.name != TEMPLATE_FILE and not p.name.startswith("."):
                 plan[out_dir / p.name] = p
         clash = [str(p) for p in plan if p.exists()]
         if clash:
             raise StoreError(f"refusing to overwrite {', '.join(clash)}", Location(str(out_dir), 0, 0, ""))
+        out_dir.mkdir(parents=True, exist_ok=True)
         for target, source in plan.items():
-            atomic_write(target, source.read_bytes())
+            atomic_write(target, source if isinstance(source, bytes) else source.read_bytes())
         return list(plan)
 
     def duplicate(self, name: str, new_name: str) -> StoredTemplate:

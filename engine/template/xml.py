@@ -30,10 +30,7 @@ _HARMLESS = {"WAR_UNKNOWN_VERSION"}  # libxml2 on version="1.1": parsed as 1.0, 
 _BOM = b"\xef\xbb\xbf"
 _DECL_ENCODING = re.compile(rb"""^(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _NAME = r"[^\s/>=\"'<]+"
-_START_TAG = re.compile(r"<(" + _NAME + r")")
 _ATTRIBUTE = re.compile(r"\s*(" + _NAME + r")\s*=\s*(\"[^\"]*\"|'[^']*')")
-_TAG_CLOSE = re.compile(r"\s*(/?)>")
-_END_TAG = re.compile(r"</(" + _NAME + r")\s*>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,62 +70,47 @@ class _ScanError(Exception):
     pass
 
 
+_TOKEN = re.compile(  # text before a token is consumed in one step ([^<]*+), then the token
+    r"[^<]*+(?:<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>|(<!)"
+    r"|</(" + _NAME + r")\s*>"
+    r"|<(" + _NAME + r")((?:\s+" + _NAME + r"\s*=\s*(?:\"[^\"]*\"|'[^']*'))*)\s*(/?)>)",
+    re.S,
+)
+
+
 def _scan(text: str) -> list[ElementSpan]:
     """Find every element's span in well-formed XML *text* (already checked by lxml)."""
     elements: list[ElementSpan] = []
     stack: list[ElementSpan] = []
-    pos, n = 0, len(text)
-    while True:
-        pos = text.find("<", pos)
-        if pos < 0:
-            break
-        if text.startswith("<!--", pos):
-            close = text.find("-->", pos + 4)
-            pos = (close + 3) if close >= 0 else n
-        elif text.startswith("<![CDATA[", pos):
-            close = text.find("]]>", pos + 9)
-            pos = (close + 3) if close >= 0 else n
-        elif text.startswith("<?", pos):
-            close = text.find("?>", pos + 2)
-            pos = (close + 2) if close >= 0 else n
-        elif text.startswith("<!", pos):
+    for m in _TOKEN.finditer(text):
+        if m.group(1):
             raise _ScanError("declaration")  # DOCTYPE: refused before scanning
-        elif text.startswith("</", pos):
-            m = _END_TAG.match(text, pos)
-            if not m or not stack or stack[-1].tag != m.group(1):
-                raise _ScanError(f"end tag at {pos}")
-            el = stack.pop()
-            el.end = m.end()
-            pos = m.end()
+        end_tag = m.group(2)
+        if end_tag is not None:
+            if not stack or stack[-1].tag != end_tag:
+                raise _ScanError(f"end tag at {m.end()}")
+            stack.pop().end = m.end()
+            continue
+        tag = m.group(3)
+        if tag is None:
+            continue  # comment, CDATA or processing instruction
+        el = ElementSpan(index=len(elements), tag=tag, start=m.start(3) - 1, head_end=m.end())
+        base = m.start(4)
+        for am in _ATTRIBUTE.finditer(m.group(4)):
+            raw = am.group(2)
+            vstart = base + am.start(2) + 1
+            el.attributes.append(AttributeSpan(am.group(1), base + am.start(1), vstart, vstart + len(raw) - 2, raw[0]))
+        el.self_closing = m.group(5) == "/"
+        if stack:
+            parent = stack[-1]
+            el.parent = parent.index
+            el.depth = parent.depth + 1
+            parent.children.append(el.index)
+        elements.append(el)
+        if el.self_closing:
+            el.end = el.head_end
         else:
-            m = _START_TAG.match(text, pos)
-            if not m:
-                raise _ScanError(f"start tag at {pos}")
-            el = ElementSpan(index=len(elements), tag=m.group(1), start=pos, head_end=0)
-            cur = m.end()
-            while True:
-                am = _ATTRIBUTE.match(text, cur)
-                if not am:
-                    break
-                raw = am.group(2)
-                vstart = am.start(2) + 1
-                el.attributes.append(AttributeSpan(am.group(1), am.start(1), vstart, vstart + len(raw) - 2, raw[0]))
-                cur = am.end()
-            cm = _TAG_CLOSE.match(text, cur)
-            if not cm:
-                raise _ScanError(f"start tag end at {cur}")
-            el.head_end = cm.end()
-            el.self_closing = cm.group(1) == "/"
-            if stack:
-                el.parent = stack[-1].index
-                el.depth = stack[-1].depth + 1
-                stack[-1].children.append(el.index)
-            elements.append(el)
-            if el.self_closing:
-                el.end = el.head_end
-            else:
-                stack.append(el)
-            pos = el.head_end
+            stack.append(el)
     if stack:
         raise _ScanError("unclosed element")
     return elements
