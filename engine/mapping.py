@@ -49,7 +49,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from engine.paths import gjson
-from engine.paths._scan import format_float
+from engine.paths.gjson import format_float
 
 __all__ = [
     "AlternativeOutcome", "FieldDiagnostic", "MappingResult", "MissingField",
@@ -338,7 +338,10 @@ def _split_projection(path: str):
                         return prefix, query, None
                     if after.startswith("."):
                         return prefix, query, after[1:]
-                return None
+                    return None
+                # a first-match query picks one element: look further along
+                i = end
+                continue
             return None
         i += 1
     return None

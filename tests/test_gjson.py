@@ -127,7 +127,7 @@ def test_escape_component():
 @pytest.mark.parametrize("path", [
     "data.#.id", 'data.#(type=="mobile").number', "data.#(age>=18)#.name", "a|@reverse",
     "[a,b]", '{"x":a.b}', "a\\.b", "friends.#(nets.#(==\"fb\"))#.first", "@pretty:{\"indent\":\"\\t\"}",
-    "data.#(name%\"A*\")", "a.b.c",
+    "data.#(name%\"A*\")", "a.b.c", "items.0.@type", "@id",
 ])
 def test_path_problems_accepts_valid_paths(path):
     assert gjson.path_problems(path) == []
@@ -137,7 +137,8 @@ def test_path_problems_accepts_valid_paths(path):
     ("data.#(type==\"mobile\".number", 7, "never closed"),
     ("data.#(type==\"mobile).number", 14, "unterminated string"),
     ("a.b)", 4, "no matching"),
-    ("a|@revers", 3, "unknown modifier @revers"),
+    ("a|@revers", 3, "unknown modifier @revers; did you mean @reverse?"),
+    ("a|@shout:1", 3, "unknown modifier @shout; known:"),
     ("data.#(age=>3)", 11, "unknown query operator '=>'"),
     ("[a,b", 1, "never closed"),
 ])
@@ -233,3 +234,12 @@ def test_absurd_nesting_never_raises():
     for path in ("@pretty", "@valid", "@flatten:{\"deep\":true}"):
         res = doc.get(path)  # Go's stack grows; Python's can't, so "missing" instead of a crash
         assert res.type in ("Null", "JSON")
+
+
+@pytest.mark.parametrize("text, go_value", [
+    ("1_000", 0.0), ("-nan", 0.0), ("+Inf", float("inf")), ("-infinity", float("-inf")), ("0x1p-2", 0.25),
+    ("0x10", 0.0), (".5", 0.5), ("5.", 5.0), ("\uff11", 0.0), (" 1", 0.0), ("1e400", float("inf")),
+])
+def test_parse_float_follows_go(text, go_value):
+    assert _scan.parse_float(text) == go_value
+    assert _scan.parse_float("nan") != _scan.parse_float("nan")  # NaN

@@ -198,3 +198,11 @@ def test_empty_spec_means_not_provided():
 def test_path_problems_in_diagnostics():
     res = map_records(RT_USERS, {"ContactId": "items.#(id==1"})
     assert res.fields["ContactId"].alternatives[0].problems
+
+
+def test_projection_after_a_first_match_query():
+    doc = json.dumps({"orgs": [{"name": "Acme", "people": [{"id": 1}, {"id": 2, "phone": "+1"}]},
+                               {"name": "Globex", "people": [{"id": 3}]}]})
+    res = map_records(doc, {"ContactId": 'orgs.#(name=="Acme").people.#.id',
+                            "Phone": 'orgs.#(name=="Acme").people.#.phone'})
+    assert res.records == [{"ContactId": "1", "Phone": ""}, {"ContactId": "2", "Phone": "+1"}]

@@ -146,8 +146,10 @@ _HEX_FLOAT = re.compile(r"[+-]?0[xX]")
 
 def parse_float(s: str) -> float:
     """Go's ``strconv.ParseFloat(s, 64)`` value (0 on a syntax error)."""
-    if not s or s[0] in " \t\n\r\f\v" or s[-1] in " \t\n\r\f\v" or "_" in s:
+    if not s or s[0] in " \t\n\r\f\v" or s[-1] in " \t\n\r\f\v" or "_" in s or not s.isascii():
         return 0.0
+    if s[0] in "+-" and s[1:2] in ("n", "N"):
+        return 0.0  # Go takes a sign before "inf" but not before "nan"
     try:
         if _HEX_FLOAT.match(s):
             return float.fromhex(s) if "p" in s or "P" in s else 0.0

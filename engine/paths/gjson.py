@@ -24,6 +24,7 @@ Ported logic: tidwall/gjson, MIT License, Copyright (c) 2016 Josh Baker.
 
 from __future__ import annotations
 
+import difflib
 import json as _json
 import re
 from json.encoder import encode_basestring as _encode_basestring
@@ -48,8 +49,8 @@ from engine.paths._scan import (
 )
 
 __all__ = [
-    "Document", "PathProblem", "Result", "TYPE_NAMES", "add_modifier", "escape", "get",
-    "get_many", "modifier_exists", "parse", "path_problems", "valid",
+    "BUILTIN_MODIFIERS", "Document", "PathProblem", "Result", "TYPE_NAMES", "add_modifier", "escape",
+    "format_float", "get", "get_many", "modifier_exists", "parse", "path_problems", "valid",
 ]
 
 
@@ -391,10 +392,13 @@ def _batch_plan(paths: tuple):
             specs = []
             for _, rest in items:
                 deep = rest if len(rest) > 1 else None
-                keys = None
+                keys = tail = None
                 if deep and all(st[0] == _S_KEY for st in rest):
-                    keys = tuple((n == len(rest) - 2, st[1], st[2]) for n, st in enumerate(rest[1:]))
-                specs.append((rest[0][1], deep, keys, rest))
+                    if len(rest) == 2:
+                        tail = rest[1]  # ``#.a.b``: one more key or index, inlined
+                    else:
+                        keys = tuple((n == len(rest) - 2, st[1], st[2]) for n, st in enumerate(rest[1:]))
+                specs.append((rest[0][1], deep, keys, tail, rest))
             groups.append((first, [i for i, _ in items], specs))
     plan = (singles, groups)
     if len(_BATCHES) > 1024:
@@ -418,7 +422,7 @@ def _batch_project(doc: "Document", first: str, specs: list) -> list:
         raise _Fallback
     plain = doc._escapes < 2
     parts: list = [[] for _ in specs]
-    run = [(key, deep, keys, part.append) for (key, deep, keys, _), part in zip(specs, parts)]
+    run = [(key, deep, keys, tail, part.append) for (key, deep, keys, tail, _), part in zip(specs, parts)]
     for el in arr:
         cls = el.__class__
         d = None
@@ -432,16 +436,30 @@ def _batch_project(doc: "Document", first: str, specs: list) -> list:
             continue
         if d is None:
             for spec, part in zip(specs, parts):
-                kind, v = _eval(el, spec[3], 0, doc)
+                kind, v = _eval(el, spec[4], 0, doc)
                 if kind != _K_NONE:
                     part.append(_kind_raw(kind, v, doc))
             continue
         get = d.get
-        for key, deep, keys, append in run:
+        for key, deep, keys, tail, append in run:
             v = get(key, _MISSING)
             if v is _MISSING:
                 continue
-            if keys is not None:
+            if tail is not None:
+                c = v.__class__
+                if c is tuple:
+                    k = tail[1]
+                    for kk, x in v:
+                        if kk == k:
+                            v = x
+                            break
+                    else:
+                        continue
+                elif c is list and tail[2] is not None and tail[2] < len(v):
+                    v = v[tail[2]]
+                else:
+                    continue
+            elif keys is not None:
                 # the rest is keys and indexes only: walk it inline
                 for is_last, k, idx in keys:
                     c = v.__class__
@@ -904,9 +922,11 @@ def path_problems(path: str) -> list[PathProblem]:
 
     Go's gjson is lenient and answers nearly any text, so only things that are
     surely mistakes are reported: unbalanced ``[ { (``, an unterminated string
-    inside a query or multipath, an unknown ``@modifier``, a query operator
-    that isn't one of ``== = != < <= > >= % !%`` and a query without a closing
-    bracket.  Custom modifiers registered with :func:`add_modifier` are known.
+    inside a query or multipath, an unknown ``@modifier`` (one that has an
+    argument or is a near miss of a known name; Go reads other ``@names`` as
+    keys, e.g. JSON-LD's ``@type``), and a query operator that isn't one of
+    ``== = != < <= > >= % !%``.  Custom modifiers registered with
+    :func:`add_modifier` are known.  ``col`` is 1-based.
     """
     problems: list[PathProblem] = []
     stack: list[tuple[str, int]] = []
@@ -943,8 +963,14 @@ def path_problems(path: str) -> list[PathProblem]:
                 j += 1
             name = path[i + 1:j]
             if name and name not in MODIFIERS and not (i > 0 and path[i - 1] == ":"):
-                problems.append(PathProblem(i + 1, f"unknown modifier @{name}; known: "
-                                            + ", ".join("@" + m for m in sorted(MODIFIERS))))
+                # Go reads an unknown @name as a key (JSON-LD has "@type", "@id"), so
+                # only a name with an argument or one close to a modifier is a mistake
+                close = difflib.get_close_matches(name, list(MODIFIERS), n=1, cutoff=0.75)
+                if close:
+                    problems.append(PathProblem(i + 1, f"unknown modifier @{name}; did you mean @{close[0]}?"))
+                elif j < n and path[j] == ":":
+                    problems.append(PathProblem(i + 1, f"unknown modifier @{name}; known: "
+                                                + ", ".join("@" + m for m in sorted(MODIFIERS))))
         i += 1
     for opener, pos in stack:
         problems.append(PathProblem(pos + 1, f"'{opener}' is never closed: add '{pairs[opener]}'"))
