@@ -353,18 +353,17 @@ def _gjson_values(resp: _Response, path: str) -> tuple[bool, list[str]]:
     split = _split_projection(path)
     if split is not None:
         prefix, query, rest = split
-        base = doc.get(prefix) if prefix else gjson.Result(gjson.JSON, resp.text.strip())
-        if base.is_array():
-            if query:
-                elements = base.get(query).array()
-            else:
-                elements = base.array()
-            if rest is None:
-                return True, [e.string for e in elements]
-            if not query and prefix and not rest.startswith((".", "@", "!", "[", "{")):
-                # the tree answers ``P.i.R`` without re-scanning the element
-                return True, [doc.get(f"{prefix}.{i}.{rest}").string for i in range(len(elements))]
-            return True, [e.get(rest).string for e in elements]
+        if not query:
+            column = doc.column(prefix, rest)
+            if column is not None:
+                return True, [r.string for r in column]
+        else:
+            matched = doc.get(f"{prefix}.{query}" if prefix else query)
+            if matched.is_array():
+                elements = matched.array()
+                if rest is None:
+                    return True, [e.string for e in elements]
+                return True, [e.get(rest).string for e in elements]
     return False, [doc.get(path).string]
 
 

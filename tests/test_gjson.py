@@ -243,3 +243,22 @@ def test_absurd_nesting_never_raises():
 def test_parse_float_follows_go(text, go_value):
     assert _scan.parse_float(text) == go_value
     assert _scan.parse_float("nan") != _scan.parse_float("nan")  # NaN
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(items=st.lists(values, max_size=4), rest=st.sampled_from(KEYS + ["a.b", "0.a", "#", "a.#", "#(id==1)", ""]),
+       ws=st.sampled_from(["", " "]))
+def test_column_equals_scanner_per_element(items, rest, ws):
+    """Document.column keeps every element: Go's Get(element, rest) for each."""
+    text = '{"d":[' + ",".join(_text(v, lambda: ws) for v in items) + "]}"
+    got = gjson.parse(text).column("d", rest)
+    want = [e.get(rest) for e in gjson.get(text, "d").array()]
+    assert [(r.string, r.raw, r.exists, r.type) for r in got] == [(r.string, r.raw, r.exists, r.type) for r in want]
+
+
+def test_column_is_none_for_non_arrays():
+    doc = gjson.parse('{"d":{"a":1},"e":[{"a":1},{"b":2}]}')
+    assert doc.column("d", "a") is None
+    assert doc.column("nope", "a") is None
+    assert [r.string for r in doc.column("e", "a")] == ["1", ""]
+    assert [r.string for r in gjson.parse('[{"a":1},2]').column("", "a")] == ["1", ""]

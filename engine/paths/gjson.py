@@ -27,8 +27,8 @@ from __future__ import annotations
 import difflib
 import json as _json
 import re
-from json.encoder import encode_basestring as _encode_basestring
 from dataclasses import dataclass
+from json.encoder import encode_basestring as _encode_basestring
 from typing import Callable
 
 from engine.paths import _scan
@@ -76,8 +76,7 @@ def _text_of(data) -> str:
 
 def get_many(json_text: str, *paths: str) -> list[Result]:
     """One :class:`Result` per path (Go's ``GetMany``), decoding the document once."""
-    doc = Document(json_text)
-    return [doc.get(p) for p in paths]
+    return Document(json_text).get_many(*paths)
 
 
 def parse(json_text: str) -> "Document":
@@ -96,7 +95,7 @@ def add_modifier(name: str, fn: Callable[[str, str], str]) -> None:
     if not name or any(c in name for c in ".|:"):
         raise ValueError(f"invalid modifier name {name!r}: it can't be empty or contain '.', '|' or ':'")
     MODIFIERS[name] = fn
-    _compile.cache_clear()
+    _COMPILED.clear()
     _PLANS.clear()
     _BATCHES.clear()
 
@@ -244,6 +243,44 @@ class Document:
                 out[i] = Result(JSON, raw)
         return out
 
+    def column(self, prefix: str, rest: str) -> list[Result] | None:
+        """``prefix.#.rest`` aligned by element: one Result per element of the array.
+
+        Go's ``prefix.#.rest`` skips elements where ``rest`` is missing; this
+        keeps them (as missing Results) so fields of the same element line up,
+        which is what record mapping needs.  Each element's Result is Go's
+        ``Get(element, rest)``.  ``prefix`` "" means the root; None when the
+        value at ``prefix`` is not an array.
+        """
+        if self._tree:
+            psteps = _compile(prefix) if prefix else ()
+            rsteps = _compile_sub(rest)
+            if psteps is not None and rsteps is not None:
+                try:
+                    kind, arr = _eval(self._root, psteps, 0, self) if psteps else (_K_VALUE, self._root)
+                    if kind != _K_VALUE or arr.__class__ is not list:
+                        return None
+                    out = []
+                    for i, el in enumerate(arr):
+                        cls = el.__class__
+                        if cls is tuple or cls is list:
+                            try:
+                                out.append(self._result(*_eval(el, rsteps, 0, self)))
+                                continue
+                            except _Fallback:
+                                pass
+                        elif not (cls is str and ("[" in el or "{" in el)):
+                            out.append(Result())  # Go finds nothing inside a scalar
+                            continue
+                        out.append(self.get(f"{prefix}.{i}.{rest}" if prefix else f"{i}.{rest}"))
+                    return out
+                except _Fallback:
+                    pass
+        base = self.get(prefix) if prefix else _scan.parse(self.text)
+        if not base.is_array():
+            return None
+        return [e.get(rest) for e in base.array()]
+
     # -- tree value -> Result
 
     def _result(self, kind: int, val) -> Result:
@@ -323,7 +360,9 @@ def _int_float(i: int) -> float:
 #   (_S_KEY, key, index)         object member ``key`` / array element ``index`` (None: no index)
 #   (_S_COUNT,)                  ``#`` as the last component
 #   (_S_PROJECT, rest)           ``#.rest``: rest evaluated on every element
-#   (_S_QUERY, qsteps, op, value, all, rest)   ``#(...)``/``#(...)#`` then ``.rest``
+#   (_S_QUERY, qsteps, op, value, all, rest, self_path, value_num)
+#                                ``#(...)``/``#(...)#`` then ``.rest`` (rest None when absent);
+#                                self_path: the query tests the element itself (``#(=="x")``)
 # Paths outside this subset compile to None and go to the scanner.
 
 _S_KEY, _S_COUNT, _S_PROJECT, _S_QUERY = range(4)
@@ -334,29 +373,17 @@ _SPECIAL = frozenset('\\*?|@[]{}()!"#=<>%~,')
 _COMPILED: dict = {}
 
 
-def _lru(fn):
-    cache = _COMPILED
-
-    def wrapper(path):
-        try:
-            return cache[path]
-        except KeyError:
-            pass
-        steps = fn(path)
-        if len(cache) > 4096:
-            cache.clear()
-        cache[path] = steps
-        return steps
-
-    wrapper.cache_clear = cache.clear
-    return wrapper
-
-
-@_lru
 def _compile(path: str):
-    if not path or path[0] in ".@!" or "|" in path:
-        return None
-    return _compile_steps(path)
+    """The compiled steps of ``path`` (cached), or None when only the scanner can answer it."""
+    steps = _COMPILED.get(path, _MISSING)
+    if steps is _MISSING:
+        steps = None
+        if path and path[0] not in ".@!" and "|" not in path:
+            steps = _compile_steps(path)
+        if len(_COMPILED) > 4096:
+            _COMPILED.clear()
+        _COMPILED[path] = steps
+    return steps
 
 
 _PLANS: dict = {}
