@@ -942,6 +942,7 @@ class PathProblem:
 
 
 _QUERY_OPS = ("==", "=", "!=", "<", "<=", ">", ">=", "%", "!%")
+_OP_TYPOS = frozenset(("=>", "=<", "<>", "><", "===", "!==", "==>", "==<", "<==", ">==", "%%", "=%", "%="))
 
 
 def path_problems(path: str) -> list[PathProblem]:
@@ -992,10 +993,12 @@ def path_problems(path: str) -> list[PathProblem]:
             if name and name not in MODIFIERS and not (i > 0 and path[i - 1] == ":"):
                 # Go reads an unknown @name as a key (JSON-LD has "@type", "@id"), so
                 # only a name with an argument or one close to a modifier is a mistake
+                # (at the start of a path it is most likely such a key)
                 close = difflib.get_close_matches(name, list(MODIFIERS), n=1, cutoff=0.75)
-                if close:
+                has_arg = j < n and path[j] == ":"
+                if close and (has_arg or i > 0):
                     problems.append(PathProblem(i + 1, f"unknown modifier @{name}; did you mean @{close[0]}?"))
-                elif j < n and path[j] == ":":
+                elif has_arg:
                     problems.append(PathProblem(i + 1, f"unknown modifier @{name}; known: "
                                                 + ", ".join("@" + m for m in sorted(MODIFIERS))))
         i += 1
@@ -1030,7 +1033,8 @@ def _query_problems(path: str, i: int) -> list[PathProblem]:
             while k < n and path[k] in "!=<>%":
                 k += 1
             op = path[j:k]
-            if op not in _QUERY_OPS:
+            if op not in _QUERY_OPS and (op in _OP_TYPOS or (op[0] == "!" and op[:2] not in ("!=", "!%"))):
+                # Go would read e.g. ``=>1`` as ``=`` with the value ``>1``: surely not meant
                 out.append(PathProblem(j + 1, f"unknown query operator {op!r}; use one of "
                                        + " ".join(_QUERY_OPS)))
             # skip the value up to the closing bracket
