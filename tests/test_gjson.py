@@ -265,3 +265,14 @@ def test_column_is_none_for_non_arrays():
     assert doc.column("nope", "a") is None
     assert [r.string for r in doc.column("e", "a")] == ["1", ""]
     assert [r.string for r in gjson.parse('[{"a":1},2]').column("", "a")] == ["1", ""]
+
+
+def test_same_text_written_two_ways():
+    text = '{"d":[{"u":"a\\/b"},{"u":"a/b"},{"u":"\\u00e9"},{"u":"\\u00E9"},{"u":"x\\\\\\"y"}]}'
+    doc = gjson.parse(text)
+    assert doc.is_valid_json
+    want = gjson.get(text, "d.#.u")
+    assert want.raw == '["a\\/b","a/b","\\u00e9","\\u00E9","x\\\\\\"y"]'
+    assert doc.get("d.#.u").raw == want.raw
+    assert doc.get_many("d.#.u", "d.#.v")[0].raw == want.raw
+    assert [r.raw for r in doc.column("d", "u")] == ['"a\\/b"', '"a/b"', '"\\u00e9"', '"\\u00E9"', '"x\\\\\\"y"']
