@@ -28,6 +28,7 @@ import difflib
 import json as _json
 import re
 from dataclasses import dataclass
+from json.decoder import scanstring as _scanstring
 from json.encoder import encode_basestring as _encode_basestring
 from typing import Callable
 
@@ -133,7 +134,6 @@ _DECODER = _json.JSONDecoder(object_pairs_hook=tuple, parse_float=_NumText,
 _SCAN_ONCE = _DECODER.scan_once
 _NEG_ZERO = re.compile(r"-0(?![.eE0-9])")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-_STRING_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
 _WS = " \t\n\r"
 
 
@@ -272,7 +272,9 @@ class Document:
                         elif not (cls is str and ("[" in el or "{" in el)):
                             out.append(Result())  # Go finds nothing inside a scalar
                             continue
-                        out.append(self.get(f"{prefix}.{i}.{rest}" if prefix else f"{i}.{rest}"))
+                        # Go's Get(element, rest) on the element's own text
+                        element = self.get(f"{prefix}.{i}" if prefix else str(i))
+                        out.append(_scan.safe_get(element.raw, rest))
                     return out
                 except _Fallback:
                     pass
@@ -330,20 +332,43 @@ class Document:
 
 
 def _build_raw_map(text: str) -> dict:
-    """Decoded string -> raw token for every escaped string (False when ambiguous)."""
-    tokens = set(_STRING_TOKEN.findall(text))
+    """Decoded string -> raw token for every escaped string (False when ambiguous).
+
+    Only called for valid JSON, where a backslash is always inside a string:
+    the string starts at the nearest unescaped quote before it.
+    """
     out: dict = {}
-    for tok in tokens:
-        if "\\" not in tok:
-            continue
-        try:
-            s = _json.loads(tok)
-        except ValueError:
-            continue
-        if s in out or ('"' + s + '"') in tokens:
-            out[s] = False
-        else:
-            out[s] = tok
+    seen: set = set()
+    find = text.find
+    pos = find("\\")
+    while pos >= 0:
+        q = text.rfind('"', 0, pos)
+        while q > 0 and text[q - 1] == "\\":
+            k = q - 1
+            while k >= 0 and text[k] == "\\":
+                k -= 1
+            if (q - 1 - k) % 2 == 0:
+                break  # an even run of backslashes: the quote is not escaped
+            q = text.rfind('"', 0, q)
+        end = _scan._string_end(text, q + 1)
+        if q < 0 or end < 0:
+            break
+        tok = text[q:end + 1]
+        s = None
+        if tok not in seen:
+            seen.add(tok)
+            try:
+                s = _scanstring(tok, 1)[0]
+            except ValueError:
+                s = None
+        if s is not None:
+            known = out.get(s)
+            if known is None:
+                # written plain somewhere too? then this text has two forms
+                out[s] = False if find('"' + s + '"') >= 0 else tok
+            elif known is not False and known != tok:
+                out[s] = False
+        pos = find("\\", end + 1)
     return out
 
 
@@ -942,6 +967,7 @@ class PathProblem:
 
 
 _QUERY_OPS = ("==", "=", "!=", "<", "<=", ">", ">=", "%", "!%")
+_OP_TYPOS = frozenset(("=>", "=<", "<>", "><", "===", "!==", "==>", "==<", "<==", ">==", "%%", "=%", "%="))
 
 
 def path_problems(path: str) -> list[PathProblem]:
@@ -992,10 +1018,12 @@ def path_problems(path: str) -> list[PathProblem]:
             if name and name not in MODIFIERS and not (i > 0 and path[i - 1] == ":"):
                 # Go reads an unknown @name as a key (JSON-LD has "@type", "@id"), so
                 # only a name with an argument or one close to a modifier is a mistake
+                # (at the start of a path it is most likely such a key)
                 close = difflib.get_close_matches(name, list(MODIFIERS), n=1, cutoff=0.75)
-                if close:
+                has_arg = j < n and path[j] == ":"
+                if close and (has_arg or i > 0):
                     problems.append(PathProblem(i + 1, f"unknown modifier @{name}; did you mean @{close[0]}?"))
-                elif j < n and path[j] == ":":
+                elif has_arg:
                     problems.append(PathProblem(i + 1, f"unknown modifier @{name}; known: "
                                                 + ", ".join("@" + m for m in sorted(MODIFIERS))))
         i += 1
@@ -1030,7 +1058,8 @@ def _query_problems(path: str, i: int) -> list[PathProblem]:
             while k < n and path[k] in "!=<>%":
                 k += 1
             op = path[j:k]
-            if op not in _QUERY_OPS:
+            if op not in _QUERY_OPS and (op in _OP_TYPOS or (op[0] == "!" and op[:2] not in ("!=", "!%"))):
+                # Go would read e.g. ``=>1`` as ``=`` with the value ``>1``: surely not meant
                 out.append(PathProblem(j + 1, f"unknown query operator {op!r}; use one of "
                                        + " ".join(_QUERY_OPS)))
             # skip the value up to the closing bracket
