@@ -46,6 +46,15 @@ from typing import Any
 import platformdirs
 
 from engine.errors import LocatedError, Location, caret_excerpt
+from engine.numbers import NumberVariant
+
+if typing.TYPE_CHECKING:  # pragma: no cover
+    from engine.http import HttpSettings
+    from engine.integration import IntegrationSettings
+    from engine.numbers import NumberPlan
+    from engine.outbox import BackoffPolicy
+    from engine.pbx.source import OpenApiSource
+    from engine.template import Template
 
 APP_NAME = "deskline"
 CONFIG_FILE = "config.toml"
@@ -107,7 +116,8 @@ class HttpSection:
     connect_timeout: float = _setting(2.0, "seconds to connect", minimum=0.01)
     read_timeout: float = _setting(5.0, "seconds to wait for an answer", minimum=0.01)
     retries: int = _setting(3, "attempts per request while a call rings (1 = no retry)", minimum=1)
-    max_concurrent: int = _setting(10, "requests in flight at once", minimum=1)
+    max_concurrent: int = _setting(0, "requests in flight at once (0: the template's MaxConcurrentRequest, else 10)",
+                                   minimum=0)
     verify_tls: bool = _setting(True, "check the helpdesk's TLS certificate")
 
 
@@ -125,7 +135,7 @@ class NumbersSection:
     replacement: str = _setting("", "replacement for regex (empty: the first group, or the whole match)")
 
 
-NUMBER_VARIANTS = ("as_received", "e164", "national", "digits", "last_n", "regex")
+NUMBER_VARIANTS = tuple(v.value for v in NumberVariant)
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +280,61 @@ class Config:
         if not path.is_absolute() and self.file is not None:
             path = self.file.parent / path  # relative to the config file, like every path in it
         return load_field_values(path)
+
+    # -- the engine's settings objects, built from this config -------------------------------------
+    def http_settings(self, template_max_concurrent: int | None = None) -> HttpSettings:
+        """HTTP behaviour of an integration (``max_concurrent`` 0 defers to the template's value)."""
+        from engine.http import HttpSettings, RetryPolicy
+
+        defaults = HttpSettings()
+        return HttpSettings(
+            max_concurrent=self.http.max_concurrent or template_max_concurrent or defaults.max_concurrent,
+            connect_timeout=self.http.connect_timeout, read_timeout=self.http.read_timeout,
+            write_timeout=self.http.read_timeout, verify=self.http.verify_tls,
+            retry=RetryPolicy(max_attempts=self.http.retries))
+
+    def number_plan(self) -> NumberPlan:
+        from engine.numbers import NumberPlan
+
+        n = self.numbers
+        return NumberPlan(order=tuple(n.order), country_code=n.country_code, national_prefix=n.national_prefix,
+                          international_prefix=n.international_prefix, last_n=n.last_n, regex=n.regex,
+                          replacement=n.replacement or None)
+
+    def integration_settings(self, template: Template | None = None) -> IntegrationSettings:
+        """Settings for :class:`engine.integration.Integration` of *template*."""
+        from engine.flows import PickPolicy
+        from engine.integration import IntegrationSettings
+
+        limit = template.general.max_concurrent if template is not None else None
+        return IntegrationSettings(http=self.http_settings(limit or None), numbers=self.number_plan(),
+                                   pick=PickPolicy(self.contacts.pick), contact_cache_ttl=self.contacts.cache_ttl,
+                                   tz=self.timezone())
+
+    def backoff_policy(self) -> BackoffPolicy:
+        """Retry timing of the durable outbox."""
+        from engine.outbox import BackoffPolicy
+
+        o = self.outbox
+        return BackoffPolicy(max_attempts=o.max_attempts, base_delay=o.base_delay,
+                             max_delay=max(o.max_delay, o.base_delay))
+
+    def open_api_source(self) -> OpenApiSource:
+        """The PBX event source of ``[pbx] mode = "openapi"``; says which setting is missing."""
+        from engine.pbx.source import OpenApiSource
+
+        missing = [name for name in ("url", "client_id", "client_secret") if not getattr(self.pbx, name)]
+        if missing:
+            name = missing[0]
+            how = (f"DESKLINE_PBX__CLIENT_SECRET or {SECRETS_FILE} (chmod 600)" if name == "client_secret"
+                   else f"[pbx] {name} in {self.locate().config_file} or DESKLINE_PBX__{name.upper()}")
+            raise ConfigError(f"the PBX connection needs {', '.join('pbx.' + m for m in missing)}: set {how}",
+                              Location(file=str(self.locate().config_file), field=f"pbx.{name}"))
+        try:
+            return OpenApiSource(self.pbx.url, self.pbx.client_id, self.pbx.client_secret,
+                                 verify_tls=self.pbx.verify_tls, tz=self.timezone())
+        except ValueError as exc:
+            raise ConfigError(str(exc), Location(file=self.source_of("pbx.url"), field="pbx.url")) from None
 
     def save(self, key: str, value: Any) -> Path:
         """:func:`save_setting` into this config's own file."""
