@@ -33,9 +33,7 @@ def test_defaults_are_the_runtime_defaults(env):
     assert settings.pick is PickPolicy(config.contacts.pick) is IntegrationSettings().pick
     assert settings.contact_cache_ttl == IntegrationSettings().contact_cache_ttl
     assert settings.tz is None
-    default_box = BackoffPolicy()
-    assert config.backoff_policy() == BackoffPolicy(max_attempts=default_box.max_attempts,
-                                                    base_delay=default_box.base_delay, max_delay=default_box.max_delay)
+    assert config.backoff_policy() == BackoffPolicy()
 
 
 async def test_settings_reach_the_integration(env, tmp_path):
