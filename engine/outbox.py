@@ -71,7 +71,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from engine.errors import LocatedError, Location
-from engine.store import ItemState, OutboxCounts, Store, WorkItem
+from engine.store import ItemState, OutboxCounts, Store, StoreError, WorkItem
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +150,8 @@ class BackoffPolicy:
         return delay
 
 
-EventKind = Literal["queued", "duplicate", "sending", "sent", "retrying", "dead", "attention", "resolved"]
+EventKind = Literal["queued", "duplicate", "sending", "sent", "retrying", "dead", "attention", "resolved",
+                    "problem"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +159,7 @@ class OutboxEvent:
     """Something happened to an item (the UI shows it and refreshes the counts)."""
 
     kind: EventKind
-    item: WorkItem
+    item: WorkItem | None  # None for "problem": the store failed (locked, damaged); the runner keeps trying
     message: str = ""
 
 
@@ -169,6 +170,9 @@ class OutboxError(LocatedError):
 Executor = Callable[[WorkItem], Awaitable[Outcome]]
 Verifier = Callable[[WorkItem], Awaitable[bool | None]]
 Listener = Callable[[OutboxEvent], object]
+
+# Pauses between tries to record an attempt's outcome while the store is locked.
+SETTLE_RETRY_PAUSES = (0.5, 2.0, 5.0)
 
 # Operator actions: which states they apply to.
 _RESOLVABLE = (ItemState.ATTENTION, ItemState.DEAD, ItemState.FAILED, ItemState.PENDING)
@@ -195,6 +199,7 @@ class Outbox:
         self.lease_ttl = max(3 * poll_interval, 60.0)
         self.runner_id = f"{socket.gethostname()} pid {os.getpid()} {uuid.uuid4().hex[:8]}"
         self.delivered_by: str | None = None  # another runner delivering this database's outbox
+        self.problem: StoreError | None = None  # the store error the runner is waiting out, if any
         self._leased = False
         self._renewed_at = float("-inf")
         self._stopping = False
@@ -288,16 +293,25 @@ class Outbox:
             while not self._stopping:
                 self._wake.clear()
                 timeout = self.poll_interval
-                if await self._renew(lazily=self._leased):
-                    if not self._leased:
-                        self._leased = True
-                        await self.recover()
-                    await self.run_due()
-                    due = await self.store.next_due_at()
-                    if due is not None:
-                        timeout = min(self.poll_interval, max(0.0, due - self.clock()))
-                else:
-                    self._leased = False
+                try:
+                    if await self._renew(lazily=self._leased):
+                        if not self._leased:
+                            self._leased = True
+                            await self.recover()
+                        await self.run_due()
+                        due = await self.store.next_due_at()
+                        if due is not None:
+                            timeout = min(self.poll_interval, max(0.0, due - self.clock()))
+                    else:
+                        self._leased = False
+                    self.problem = None
+                except StoreError as exc:
+                    # Locked for longer than the busy timeout, or damaged: nothing is lost (items stay
+                    # where they are); say so and try again at the next poll.
+                    if self.problem is None or str(self.problem) != str(exc):
+                        log.warning("outbox: %s", exc)
+                        self._emit("problem", None, str(exc))
+                    self.problem = exc
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout)
                 except TimeoutError:
@@ -358,7 +372,17 @@ class Outbox:
             log.warning("outbox executor failed for %s", item.key, exc_info=True)
             outcome = Outcome.unknown(f"{type(exc).__name__}: {exc}")
         try:
-            await self._settle(item, attempt_id, outcome)
+            for pause in (*SETTLE_RETRY_PAUSES, None):
+                try:
+                    await self._settle(item, attempt_id, outcome)
+                    break
+                except StoreError as exc:
+                    # The outcome is known only here: keep trying to record it (else the
+                    # item stays in flight and the next start has to treat it as unknown).
+                    if pause is None:
+                        raise
+                    log.warning("outbox: cannot record the outcome of %s yet: %s", item.key, exc)
+                    await asyncio.sleep(pause)
         finally:
             self._idle.set()
 
