@@ -443,6 +443,8 @@ def _check(section: str, name: str, value: Any) -> None:
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Berlin)") from None
     elif key == "numbers.order":
+        if not value:
+            raise ValueError(f"name at least one number variant ({', '.join(NUMBER_VARIANTS)})")
         bad = [v for v in value if v not in NUMBER_VARIANTS]
         if bad:
             raise ValueError(f"unknown number variant {bad[0]!r} (known: {', '.join(NUMBER_VARIANTS)})")
@@ -552,6 +554,10 @@ class _Layers:
         for section, table in data.items():
             where = Location(file=str(path), line=lines.line(section))
             if section in FREE_SECTIONS:
+                if secrets_file:
+                    self.errors.append(ConfigError(f"[{section}] holds no secret; put it in the config file",
+                                                   replace_field(where, section)))
+                    continue
                 if not isinstance(table, dict):
                     self.errors.append(ConfigError(f"[{section}] must be a table", replace_field(where, section)))
                     continue

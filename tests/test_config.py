@@ -133,6 +133,7 @@ def test_value_rules(env, tmp_path):
         assert err.value.location.line == 2
     for text, message in [("[numbers]\norder = ['e164', 'e165']", "unknown number variant 'e165'"),
                           ("[numbers]\nregex = '(['", "invalid regular expression"),
+                          ("[numbers]\norder = []", "name at least one number variant"),
                           ("[numbers]\ncountry_code = 'DE'", "a country code is digits"),
                           ("[http]\nretries = 0", "must be at least 1"),
                           ("[http]\nretries = 2.5", "expected a whole number"),
@@ -194,6 +195,9 @@ def test_secrets_stay_out_of_readable_files_and_out_of_repr(env, tmp_path):
         load_config(env=env)
     write(secrets, '[pbx]\nurl = "https://pbx"\n')
     with pytest.raises(ConfigError, match="pbx.url is not a secret"):
+        load_config(env=env)
+    write(secrets, '[keymap]\n"app.quit" = "q"\n')
+    with pytest.raises(ConfigError, match=r"secrets.toml:1: keymap: \[keymap\] holds no secret"):
         load_config(env=env)
 
 

@@ -19,7 +19,7 @@ SPECIAL = {
     "numbers.regex": st.sampled_from(["", r"^0(\d+)$", r"\d{4}$"]),
     "numbers.country_code": st.sampled_from(["", "49", "+1"]),
     "numbers.order": st.lists(st.sampled_from(["as_received", "e164", "national", "digits", "last_n", "regex"]),
-                              max_size=4),
+                              min_size=1, max_size=4),
     "ui.popup_extensions": st.lists(st.text("0123456789", min_size=1, max_size=5), max_size=3),
 }
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=20)
