@@ -52,7 +52,7 @@ that runs the item's scenario (the runtime's flows) and says how it ended.
 An exception from it counts as an unknown outcome.  Shut down with
 ``await outbox.stop()`` (then await or cancel the :meth:`Outbox.run` task)
 before closing the store.  UI code subscribes to
-:class:`OutboxEvent` (queued, duplicate, sending, sent, retrying, dead,
+:class:`OutboxEvent` (queued, duplicate, sending, sent, failed (will retry), dead,
 attention, resolved) and reads :meth:`Outbox.counts`.
 """
 
@@ -150,7 +150,7 @@ class BackoffPolicy:
         return delay
 
 
-EventKind = Literal["queued", "duplicate", "sending", "sent", "retrying", "dead", "attention", "resolved",
+EventKind = Literal["queued", "duplicate", "sending", "sent", "failed", "dead", "attention", "resolved",
                     "problem"]
 
 
@@ -214,7 +214,7 @@ class Outbox:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
-    def _emit(self, kind: EventKind, item: WorkItem, message: str = "") -> None:
+    def _emit(self, kind: EventKind, item: WorkItem | None, message: str = "") -> None:
         event = OutboxEvent(kind, item, message)
         for listener in list(self._listeners):
             try:
@@ -412,7 +412,7 @@ class Outbox:
             attempt_id=attempt_id, next_attempt_at=self.clock() + wait, error=outcome.error,
             http_status=outcome.http_status, trace_id=outcome.trace_id)
         if failed is not None:
-            self._emit("retrying", failed, f"{outcome.error}; next attempt in {wait:.0f} s")
+            self._emit("failed", failed, f"{outcome.error}; next attempt in {wait:.0f} s")
         return failed
 
     async def _dead(self, item: WorkItem, attempt_id: int | None, outcome: Outcome, error: str) -> WorkItem | None:

@@ -101,6 +101,8 @@ async def test_transient_failures_back_off_exponentially_then_die(store):
         assert await box.run_due() == 0  # not before it is due
         clock.now = current.next_attempt_at
     assert waits == [10, 20, 40]
+    assert kinds(events)[:4] == ["queued", "sending", "failed", "sending"]
+    assert events[2].message == "connection refused; next attempt in 10 s"
     assert await box.run_due() == 1
     dead = await store.item(item.id)
     assert dead.state is ItemState.DEAD and "gave up after 4 attempts: connection refused" in dead.last_error
