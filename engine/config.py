@@ -463,7 +463,8 @@ class _KeyLines:
     """Line numbers of ``[table]`` headers and ``key =`` lines of a TOML text (for located errors)."""
 
     _HEADER = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\-\"' ]+?)\s*\]\s*(#.*)?$")
-    _KEY = re.compile(r"""^\s*((?:[A-Za-z0-9_\-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_\-]+|"[^"]*"|'[^']*'))*)\s*=""")
+    _PART = r"""(?:[A-Za-z0-9_\-]+|"[^"]*"|'[^']*')"""  # bare or quoted key
+    _KEY = re.compile(rf"^\s*({_PART}(?:\s*\.\s*{_PART})*)\s*=")
 
     def __init__(self, text: str) -> None:
         self.lines: dict[tuple[str, ...], int] = {}

@@ -51,9 +51,9 @@ The executor is injected: ``execute(item) -> Outcome``, an async callable
 that runs the item's scenario (the runtime's flows) and says how it ended.
 An exception from it counts as an unknown outcome.  Shut down with
 ``await outbox.stop()`` (then await or cancel the :meth:`Outbox.run` task)
-before closing the store.  UI code subscribes to
-:class:`OutboxEvent` (queued, duplicate, sending, sent, failed (will retry), dead,
-attention, resolved) and reads :meth:`Outbox.counts`.
+before closing the store.  UI code subscribes to :class:`OutboxEvent`
+(queued, duplicate, sending, sent, failed (will retry), dead, attention,
+resolved, problem) and reads :meth:`Outbox.counts`.
 """
 
 from __future__ import annotations
