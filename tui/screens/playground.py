@@ -34,6 +34,7 @@ from textual.worker import Worker, WorkerState
 from engine.errors import LocatedError
 from engine.paths import gjson
 from tui.widgets.playground_explain import PathExplanation, explain_path, json_problem
+from tui.widgets.template_syntax import syntax_language
 
 CONTEXTS = ("text", "json", "url", "header")
 MAX_LOAD_BYTES = 32 * 1024 * 1024
@@ -112,9 +113,10 @@ def evaluate_path(cache: _DocumentCache, text: str, path: str) -> GjsonEvaluated
 
 
 def render_template(text: str, variables_text: str, context: str) -> TemplateRendered:
-    from engine.expr import referenced_variables, render
+    from engine.expr import compile_template, referenced_variables
 
     try:
+        compiled = compile_template(text, "template")
         names = list(dict.fromkeys(ref.name for ref in referenced_variables(text)))
     except LocatedError as exc:
         return TemplateRendered(None, str(exc))
@@ -130,7 +132,7 @@ def render_template(text: str, variables_text: str, context: str) -> TemplateRen
         return TemplateRendered(None, "variables: must be a JSON object, e.g. {\"Phone\": \"+4930123\"}", names)
     missing = [n for n in names if n not in data]
     try:
-        output = render(text, data, context=context, name="template")
+        output = compiled.render(data, context=context)
     except LocatedError as exc:
         return TemplateRendered(None, str(exc), names, missing)
     except RecursionError:
@@ -211,8 +213,9 @@ class PlaygroundScreen(Screen[None]):
 
     def __init__(self, initial_json: str = "", *, initial_path: str = "", initial_template: str = "",
                  initial_variables: str = "{}", context: str = "text", mode: str = "gjson",
-                 debounce: float = 0.15) -> None:
+                 debounce: float = 0.15, syntax: bool = True) -> None:
         super().__init__()
+        self.syntax = syntax
         self.initial_json = initial_json
         self.initial_path = initial_path
         self.initial_template = initial_template
@@ -239,7 +242,8 @@ class PlaygroundScreen(Screen[None]):
                     yield Input(self.initial_path, placeholder="e.g. data.0.phone or items.#(name==\"Ann\").id",
                                 id="gjson-path", compact=True)
                 with Horizontal(classes="playground-panes"):
-                    json_area = TextArea(self.initial_json, language="json", id="gjson-json",
+                    json_area = TextArea(self.initial_json, language=syntax_language("json", self.syntax),
+                                         id="gjson-json",
                                          placeholder=EMPTY_JSON_HINT)
                     json_area.border_title = "JSON"
                     yield json_area
@@ -258,7 +262,8 @@ class PlaygroundScreen(Screen[None]):
                                              placeholder="e.g. {{.Phone}} or {{if .Name}}{{Capitalize .Name}}{{end}}")
                         text_area.border_title = "Template"
                         yield text_area
-                        vars_area = TextArea(self.initial_variables, language="json", id="template-vars",
+                        vars_area = TextArea(self.initial_variables, id="template-vars",
+                                             language=syntax_language("json", self.syntax),
                                              placeholder='{"Phone": "+493012345"}')
                         vars_area.border_title = "Variables (JSON)"
                         yield vars_area

@@ -36,6 +36,7 @@ from engine.template.lint import lint_file, lint_template
 from engine.template.store import MAX_TEMPLATES, TemplateStore
 from engine.template.summary import summarize
 from tui.widgets.template_dialogs import TemplateConfirmDialog, TemplatePromptDialog
+from tui.widgets.template_syntax import syntax_language
 
 SEVERITY_STYLE = {Severity.ERROR: "$error", Severity.WARNING: "$warning", Severity.INFO: "$text-muted"}
 FEATURE_LEGEND = "features: U user association, C create contact, J call journal, T create ticket"
@@ -256,8 +257,11 @@ class TemplatesScreen(Screen[None]):
                 tooltip="Leave the editor (the buffer is kept) or close this screen"),
     ]
 
-    def __init__(self, store: TemplateStore | None = None, *, lint_delay: float = 0.4) -> None:
+    def __init__(self, store: TemplateStore | None = None, *, lint_delay: float = 0.4, syntax: bool = True) -> None:
+        """*store* defaults to the user's store; *lint_delay* is the pause after typing before the buffer is
+        linted; *syntax* False keeps the editor plain even when tree-sitter is installed (snapshots)."""
         super().__init__()
+        self.syntax = syntax
         self.store = store if store is not None else TemplateStore()
         self.lint_delay = lint_delay
         self.rows: list[TemplateRow] = []
@@ -288,7 +292,8 @@ class TemplatesScreen(Screen[None]):
                 yield OptionList(id="templates-findings")
             with TabPane("Editor", id="editor"):
                 yield Static("No template open. Highlight one in the list and press [b]e[/b].", id="editor-status")
-                yield TextArea(language=_xml_language(), show_line_numbers=True, id="templates-editor",
+                yield TextArea(language=syntax_language("xml", self.syntax), show_line_numbers=True,
+                               id="templates-editor",
                                tab_behavior="focus", read_only=True)
         yield Footer()
 
@@ -799,13 +804,6 @@ def _encode(text: str, encoding: str, name: str) -> bytes:
         start = getattr(exc, "start", 0)
         line = text.count("\n", 0, start) + 1
         col = start - (text.rfind("\n", 0, start) + 1) + 1
-        raise TemplateError(f"the text cannot be written as {encoding} (declared by the XML): {exc.reason if hasattr(exc, 'reason') else exc}",
+        reason = getattr(exc, "reason", str(exc))
+        raise TemplateError(f"the text cannot be written as {encoding} (declared by the XML): {reason}",
                             Location(name, line, col)) from None
-
-
-def _xml_language() -> str | None:
-    """``"xml"`` when Textual's tree-sitter XML highlighting is installed, else plain text."""
-    try:
-        return "xml" if "xml" in TextArea().available_languages else None
-    except Exception:
-        return None
