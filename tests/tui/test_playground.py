@@ -162,3 +162,21 @@ def test_playground_explain_snapshot(snap_compare):
         no_blink(pilot.app)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+async def test_an_output_spec_with_alternatives_shows_which_one_won_per_record():
+    app, screen = host(initial_json=CONTACTS_JSON, initial_path="data.#.first_name, data.#.Name")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        m = screen.last_gjson
+        assert m.records == ["Ann Lee", "Bob Stone"]
+        assert m.mapping.matched == [1, 1]
+        shown = result_text(screen, "#gjson-result")
+        assert "As a template Output path" in shown
+        assert "1. Ann Lee  (alternative 2)" in shown
+        assert "data.#.first_name (gjson): nothing" in shown
+        screen.query_one("#gjson-path", Input).value = "data.#.first_name, data.#.nick"
+        await settle(pilot)
+        shown = result_text(screen, "#gjson-result")
+        assert "(every alternative empty)" in shown
+        assert screen.last_gjson.explanation.reason.startswith("the path matched an empty list")

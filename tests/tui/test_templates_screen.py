@@ -354,3 +354,25 @@ async def test_text_the_declared_encoding_cannot_hold_is_refused_with_its_positi
         await settle(pilot)
         assert store.path("minimal_crm").read_bytes() == on_disk
         assert "\u20ac" in screen.editor.text
+
+
+async def test_f3_from_the_editor_lists_the_buffer_findings_and_enter_jumps_back(tmp_path):
+    app, screen = host(fill_store(tmp_path / "store"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+        screen.editor.replace("{{.Phonee}}", *_span(screen.editor.text, "{{.Phone}}"))
+        await settle(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        findings = screen.query_one("#templates-findings", OptionList)
+        assert findings.has_focus
+        assert "editor buffer of minimal_crm (unsaved)" in text_of(screen, "#findings-source")
+        assert findings.option_count == len(screen.buffer_findings) >= 1
+        findings.highlighted = 0
+        await pilot.press("enter")
+        await settle(pilot)
+        loc = screen.buffer_findings[0].location
+        assert screen.editor.has_focus and screen.has_class("-editing")
+        assert screen.editor.cursor_location == (loc.line - 1, loc.col - 1)

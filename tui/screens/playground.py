@@ -32,6 +32,7 @@ from textual.widgets import Footer, Input, Label, Select, Static, TabbedContent,
 from textual.worker import Worker, WorkerState
 
 from engine.errors import LocatedError
+from engine.mapping import FieldDiagnostic, map_records, split_alternatives
 from engine.paths import gjson
 from tui.widgets.playground_explain import PathExplanation, explain_path, json_problem
 from tui.widgets.template_syntax import syntax_language
@@ -55,6 +56,8 @@ class GjsonEvaluated(Message):
     explanation: PathExplanation
     problems: list[gjson.PathProblem]
     json_note: str  # "" when the input is valid JSON
+    mapping: FieldDiagnostic | None = None  # set when the path reads as a template Output spec
+    records: list[str] = field(default_factory=list)  # the Output's value per record
     seq: int = 0  # which request this answers; older answers are dropped
 
 
@@ -108,8 +111,25 @@ def evaluate_path(cache: _DocumentCache, text: str, path: str) -> GjsonEvaluated
     document, note = cache.get(text)
     result = document.get(path) if path else gjson.Result()
     explanation = explain_path(document, path) if (not result.exists or not result.string) else PathExplanation()
-    return GjsonEvaluated(path, result.exists, result.type, result.string, result.raw, explanation,
-                          gjson.path_problems(path), note)
+    message = GjsonEvaluated(path, result.exists, result.type, result.string, result.raw, explanation,
+                             gjson.path_problems(path), note)
+    if is_output_spec(path):
+        mapped = map_records(text, {"Output": path})
+        message.mapping = mapped.fields.get("Output")
+        message.records = [record.get("Output", "") for record in mapped.records]
+        # the whole text as one GJSON path means little here: explain the first empty GJSON alternative
+        message.explanation = PathExplanation()
+        if message.mapping is not None and not any(message.records):
+            for alt in message.mapping.alternatives:
+                if alt.language == "gjson" and alt.empty and not alt.error:
+                    message.explanation = explain_path(document, alt.evaluated)
+                    break
+    return message
+
+
+def is_output_spec(path: str) -> bool:
+    """True when *path* only makes sense as a template Output spec (alternatives, JSONPath, variables)."""
+    return len(split_alternatives(path)) > 1 or path.lstrip().startswith("$") or "{{" in path
 
 
 def render_template(text: str, variables_text: str, context: str) -> TemplateRendered:
@@ -335,6 +355,9 @@ class PlaygroundScreen(Screen[None]):
         text = self.query_one("#gjson-json", TextArea).text
         if not text.strip():
             return Content.assemble((EMPTY_JSON_HINT, "$text-muted"))
+        if m.mapping is not None:
+            parts += self._mapping_parts(m)
+            parts += ["\n\n", ("Read as one GJSON path", "bold"), "\n"]
         if m.exists:
             parts += [("exists ", "$text-muted"), ("true", "$success"), ("   type ", "$text-muted"), (m.type, "bold"),
                       "\n", ("string ", "$text-muted"), _visible(m.string) if m.string else ("(empty)", "$text-muted")]
@@ -361,6 +384,32 @@ class PlaygroundScreen(Screen[None]):
         if m.json_note and not (explanation.reason and explanation.reason == m.json_note):
             parts += ["\n\n", (m.json_note, "$warning")]
         return Content.assemble(*parts) if parts else Content.assemble(("Type a path above.", "$text-muted"))
+
+    @staticmethod
+    def _mapping_parts(m: GjsonEvaluated) -> list:
+        """How the path reads as a template Output spec: alternatives in order, first non-empty wins."""
+        diag = m.mapping
+        assert diag is not None
+        parts: list = [("As a template Output path", "bold"),
+                       (f"  {len(m.records)} record(s)", "$text-muted")]
+        for i, value in enumerate(m.records[:20]):
+            won = diag.matched[i] if i < len(diag.matched) else None
+            which = f"  (alternative {won + 1})" if won is not None else "  (every alternative empty)"
+            parts += ["\n", (f"{i + 1:>3}. ", "$text-muted"), value or ("(empty)", "$warning"),
+                      (which, "$text-muted")]
+        if len(m.records) > 20:
+            parts += ["\n", (f"     ... {len(m.records) - 20} more", "$text-muted")]
+        for n, alt in enumerate(diag.alternatives, 1):
+            if alt.error:
+                got: tuple[str, str] = (f"error: {alt.error}", "$error")
+            elif alt.empty:
+                got = ("nothing", "$warning")
+            else:
+                got = (f"{sum(1 for v in alt.values if v)} value(s)", "$success")
+            parts += ["\n", (f"alt {n} ", "$text-muted"), f"{alt.evaluated} ({alt.language}): ", got]
+            for problem in alt.problems:
+                parts += ["\n", (f"      {problem}", "$warning")]
+        return parts
 
     @on(TemplateRendered)
     def _show_render(self, message: TemplateRendered) -> None:

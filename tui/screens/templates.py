@@ -241,6 +241,8 @@ class TemplatesScreen(Screen[None]):
                 tooltip="Save the editor buffer to the store (only when the XML parses)"),
         Binding("f", "show_tab('findings')", "Findings", id="templates.findings", show=False,
                 tooltip="Show the lint findings; Enter on one jumps to its line in the editor"),
+        Binding("f3", "show_tab('findings')", "Findings", id="templates.findings-from-editor", show=False,
+                tooltip="Show the lint findings (works while typing in the editor)"),
         Binding("s", "show_tab('summary')", "Summary", id="templates.summary", show=False,
                 tooltip="Show the summary of the highlighted template"),
         Binding("c", "duplicate_template", "Duplicate", id="templates.duplicate",
@@ -402,6 +404,8 @@ class TemplatesScreen(Screen[None]):
     @on(OptionList.OptionSelected, "#templates-findings")
     def _finding_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
+        if not 0 <= event.option_index < len(self._shown_findings):
+            return
         finding = self._shown_findings[event.option_index]
         line, col = max(finding.location.line, 1), max(finding.location.col, 1)
         if self._findings_follow_buffer():
@@ -547,7 +551,7 @@ class TemplatesScreen(Screen[None]):
             parts += ["  ", lint_counts(self.buffer_findings, ok="lint clean")]
         else:
             parts += [("  linting ...", "$text-muted")]
-        parts += [("   F2 save  F4 $EDITOR  Esc back", "$text-muted")]
+        parts += [("   F2 save  F3 findings  F4 $EDITOR  Esc back", "$text-muted")]
         text = Content.assemble(*parts)
         error = self.buffer_error
         if error is not None and self.linted_generation == self.generation:
@@ -786,7 +790,9 @@ class TemplatesScreen(Screen[None]):
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        if event.pane.id != "editor" and self.has_class("-editing"):
+        if event.pane.id == "editor":
+            self.set_class(self.editing is not None, "-editing")
+        elif self.has_class("-editing"):
             self.remove_class("-editing")
         if event.pane.id == "findings":
             self._show_findings()
