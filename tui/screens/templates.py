@@ -14,7 +14,7 @@ import os
 import shlex
 import subprocess
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from textual import on, work
@@ -185,6 +185,9 @@ class TemplatesScreen(Screen[None]):
     TemplatesScreen #templates-list {
         height: 8;
         border: round $primary 50%;
+        border-title-color: $text-muted;
+        border-title-align: left;
+        padding: 0 1 0 2;
     }
     TemplatesScreen #templates-list:focus {
         border: round $primary;
@@ -300,7 +303,9 @@ class TemplatesScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#templates-list").tooltip = FEATURE_LEGEND
+        listing = self.query_one("#templates-list", OptionList)
+        listing.tooltip = FEATURE_LEGEND
+        listing.border_title = f"{'name':<18} {'key':<16} {'auth':<7} UCJT {'lint':<9} title"
         self._show_title()
         self.reload()
 
@@ -349,8 +354,9 @@ class TemplatesScreen(Screen[None]):
         full = count >= MAX_TEMPLATES
         limit = Content.assemble((f"{count}/{MAX_TEMPLATES} stored", "$error" if full else "$text-muted"))
         note = "  store full: delete one (d) before importing" if full else ""
+        legend = "" if full else "   UCJT: User association, Contact, Journal, Ticket"
         self.query_one("#templates-title", Static).update(
-            Content.assemble(("Templates ", "bold"), limit, (note, "$error")))
+            Content.assemble(("Templates ", "bold"), limit, (note, "$error"), (legend, "$text-muted")))
 
     @on(OptionList.OptionHighlighted, "#templates-list")
     def _row_highlighted(self, event: OptionList.OptionHighlighted) -> None:
