@@ -76,6 +76,8 @@ async def test_gjson_result_updates_live_and_explains_an_empty_result():
         await settle(pilot)
         assert screen.last_gjson.exists and screen.last_gjson.string == "Ann Lee"
         assert "Ann Lee" in result_text(screen, "#gjson-result")
+        await pilot.press("f9")
+        assert app.clipboard == "Ann Lee"
         path = screen.query_one("#gjson-path", Input)
         assert path.has_focus
         await pilot.press("end", "backspace", "backspace", "backspace", "backspace", "n", "a", "m", "e")
