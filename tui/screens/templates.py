@@ -334,7 +334,7 @@ class TemplatesScreen(Screen[None]):
             index = names.index(target) if target in names else 0
             listing.highlighted = index
             self.highlighted = names[index]
-            if not self.has_class("-editing") and not isinstance(self.focused, TextArea):
+            if self.focused is None and not self.has_class("-editing"):
                 listing.focus()
         else:
             self.highlighted = None
