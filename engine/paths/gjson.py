@@ -325,7 +325,7 @@ class Document:
             self._raw_map = _build_raw_map(self.text)
         raw = self._raw_map.get(s)
         if raw is None:
-            return '"' + s + '"'
+            return _encode_basestring(s)  # written without escapes: the same text
         if raw is False:
             raise _Fallback  # the same text is written two ways in this document
         return raw
@@ -473,6 +473,11 @@ def _batch_project(doc: "Document", first: str, specs: list) -> list:
     if arr.__class__ is not list:
         raise _Fallback
     plain = doc._escapes < 2
+    raw_map = None
+    if not plain:
+        if doc._raw_map is None:
+            doc._raw_map = _build_raw_map(doc.text)
+        raw_map = doc._raw_map
     parts: list = [[] for _ in specs]
     run = [(key, deep, keys, tail, part.append) for (key, deep, keys, tail, _), part in zip(specs, parts)]
     for el in arr:
@@ -540,8 +545,17 @@ def _batch_project(doc: "Document", first: str, specs: list) -> list:
                         append(_kind_raw(kind, v, doc))
                     continue
             c = v.__class__
-            if c is str and plain:
-                append(_encode_basestring(v))
+            if c is str:
+                if plain:
+                    append(_encode_basestring(v))
+                else:
+                    r = raw_map.get(v)
+                    if r is None:
+                        append(_encode_basestring(v))  # written without escapes
+                    elif r is False:
+                        raise _Fallback
+                    else:
+                        append(r)
             elif c is int and v:
                 append(str(v))
             else:
