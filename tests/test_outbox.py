@@ -449,7 +449,7 @@ async def test_a_locked_store_loses_no_outcome_and_the_runner_waits_it_out(tmp_p
 
     import engine.outbox as outbox_module
 
-    monkeypatch.setattr(outbox_module, "SETTLE_RETRY_PAUSES", (0.3, 0.3))
+    monkeypatch.setattr(outbox_module, "SETTLE_RETRY_PAUSES", (0.3, 0.6, 1.0))
     path = tmp_path / "d.sqlite3"
     holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
 
