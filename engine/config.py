@@ -557,10 +557,10 @@ class _Layers:
             if section in FREE_SECTIONS:
                 if secrets_file:
                     self.errors.append(ConfigError(f"[{section}] holds no secret; put it in the config file",
-                                                   replace_field(where, section)))
+                                                   _with_field(where, section)))
                     continue
                 if not isinstance(table, dict):
-                    self.errors.append(ConfigError(f"[{section}] must be a table", replace_field(where, section)))
+                    self.errors.append(ConfigError(f"[{section}] must be a table", _with_field(where, section)))
                     continue
                 for name, value in table.items():
                     loc = Location(file=str(path), line=lines.line(section, name), field=f"{section}.{name}")
@@ -574,11 +574,11 @@ class _Layers:
             if section not in SECTIONS:
                 known = ", ".join([*SECTIONS, *FREE_SECTIONS])
                 self.errors.append(ConfigError(f"unknown section [{section}] (known: {known})",
-                                               replace_field(where, section)))
+                                               _with_field(where, section)))
                 continue
             if not isinstance(table, dict):
                 self.errors.append(ConfigError(f"{section} must be a table [{section}], got {_describe(table)}",
-                                               replace_field(where, section)))
+                                               _with_field(where, section)))
                 continue
             fields = _field_map(SECTIONS[section])
             for name, value in table.items():
@@ -646,7 +646,7 @@ class _Layers:
         self.sources[f"{section}.{name}"] = source
 
 
-def replace_field(location: Location, name: str) -> Location:
+def _with_field(location: Location, name: str) -> Location:
     return dataclasses.replace(location, field=name)
 
 
