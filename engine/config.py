@@ -46,6 +46,7 @@ from typing import Any
 import platformdirs
 
 from engine.errors import LocatedError, Location, caret_excerpt
+from engine.files import atomic_write
 from engine.numbers import NumberVariant
 
 if typing.TYPE_CHECKING:  # pragma: no cover
@@ -764,20 +765,9 @@ def _private(path: Path) -> bool:
 
 
 def _write_atomically(path: Path, text: str, *, private: bool) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
     try:
-        fd = os.open(tmp, flags, 0o600 if private else 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        if private:
-            os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
+        atomic_write(path, text.encode("utf-8"), private=private)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise ConfigError(f"cannot write the file: {exc.strerror or exc}", Location(file=str(path))) from None
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+
+from engine.files import atomic_write
 
 
 @dataclass(slots=True)
@@ -69,20 +70,7 @@ class TokenStore:
             return None
 
     def save(self, tokens: TokenSet) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(prefix=".tokens-", dir=self.path.parent)  # created 0600
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(asdict(tokens), out)
-            os.replace(tmp, self.path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
-        os.chmod(self.path, 0o600)
+        atomic_write(self.path, json.dumps(asdict(tokens)).encode("utf-8"), private=True)
 
     def clear(self) -> None:
         try:

@@ -10,11 +10,11 @@ untouched parts keep their exact bytes.
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import Location, TemplateError
+from engine.files import atomic_write
 from engine.template.findings import Finding, error, warning
 from engine.template.xml import MAX_BYTES, SourceDocument, parse_source, template_error
 
@@ -637,24 +637,6 @@ class Template:
         if children:
             return self._new(doc.insert_element(scenario.ref, block, before=children[0]))
         return self._new(doc.insert_element(scenario.ref, block))
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write *data* to *path* so that readers see either the old or the new file, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 def parse_template(data: bytes, file: str = "") -> Template:

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import LocatedError, Location, TemplateError
+from engine.files import atomic_write, fsync_dir
 from engine.template.findings import Finding, Severity
 from engine.template.lint import lint_template
 from engine.template.logo import LogoInfo, inspect_logo
-from engine.template.model import Template, atomic_write, load_template
+from engine.template.model import Template, load_template
 
 MAX_TEMPLATES = 10
 TEMPLATE_FILE = "template.xml"
@@ -143,7 +144,7 @@ class TemplateStore:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        _fsync_dir(self.root)
+        fsync_dir(self.root)
         return final
 
     def _clean_leftovers(self) -> None:
@@ -233,17 +234,4 @@ class TemplateStore:
         trash = self.root / f"{_TRASH_PREFIX}{name}-{os.getpid()}"
         os.rename(folder, trash)  # gone from the store at once; the files follow
         shutil.rmtree(trash, ignore_errors=True)
-        _fsync_dir(self.root)
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+        fsync_dir(self.root)
