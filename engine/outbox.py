@@ -289,12 +289,15 @@ class Outbox:
         flight, when that lease expires.
         """
         self._stopping = False
+        reported: str | None = None  # the store problem already announced
         try:
             while not self._stopping:
                 self._wake.clear()
                 timeout = self.poll_interval
                 try:
-                    if await self._renew(lazily=self._leased):
+                    leased = await self._renew(lazily=self._leased)
+                    self.problem = None  # cleared before delivering, so a delivered item never shows it
+                    if leased:
                         if not self._leased:
                             self._leased = True
                             await self.recover()
@@ -304,11 +307,12 @@ class Outbox:
                             timeout = min(self.poll_interval, max(0.0, due - self.clock()))
                     else:
                         self._leased = False
-                    self.problem = None
+                    reported = None  # a whole round went through: a new problem is news again
                 except StoreError as exc:
                     # Locked for longer than the busy timeout, or damaged: nothing is lost (items stay
-                    # where they are); say so and try again at the next poll.
-                    if self.problem is None or str(self.problem) != str(exc):
+                    # where they are); say so once and try again at the next poll.
+                    if reported != str(exc):
+                        reported = str(exc)
                         log.warning("outbox: %s", exc)
                         self._emit("problem", None, str(exc))
                     self.problem = exc

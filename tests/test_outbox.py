@@ -471,6 +471,8 @@ async def test_a_locked_store_loses_no_outcome_and_the_runner_waits_it_out(tmp_p
         task = asyncio.create_task(box.run())
         await wait_until(lambda: _true(box.problem))
         assert "locked" in str(box.problem) and events[-1].kind == "problem" and events[-1].item is None
+        await asyncio.sleep(0.4)  # several polls against the still locked store: announced once, not per poll
+        assert [e.kind for e in events].count("problem") == 1 and box.problem is not None
         holder.execute("ROLLBACK")
         await box.enqueue("c2", "CallJournal")
         await wait_until(lambda: _done(s, 2))
