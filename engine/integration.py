@@ -57,7 +57,7 @@ from engine.flows import (
     ticket_at_ring,
     write_journal,
 )
-from engine.http import HelpdeskHttp, HttpSettings, SecretRegistry, Trace
+from engine.http import DEFAULT_MAX_CONCURRENT, HelpdeskHttp, HttpSettings, SecretRegistry, Trace
 from engine.numbers import NumberPlan
 from engine.template import Template
 from engine.template.model import AUTH
@@ -149,7 +149,8 @@ def make_authenticator(template: Template, values: Mapping[str, str], http: Help
 
 @dataclass(frozen=True, slots=True)
 class IntegrationSettings:
-    """Operator settings of one integration (the template's MaxConcurrentRequest applies unless set)."""
+    """Operator settings of one integration (the template's MaxConcurrentRequest applies unless
+    ``http.max_concurrent`` is set)."""
 
     http: HttpSettings | None = None
     numbers: NumberPlan = field(default_factory=NumberPlan)
@@ -185,8 +186,9 @@ class Integration:
         self.traces: deque[Trace] = deque(maxlen=self.settings.trace_history)
         self._on_trace = on_trace
         http_settings = self.settings.http or HttpSettings()
-        if self.settings.http is None and template.general.max_concurrent:
-            http_settings = replace(http_settings, max_concurrent=template.general.max_concurrent)
+        if http_settings.max_concurrent is None:  # operator's timeouts must not drop the template's limit
+            http_settings = replace(http_settings,
+                                    max_concurrent=template.general.max_concurrent or DEFAULT_MAX_CONCURRENT)
         self.http = HelpdeskHttp(http_settings, secrets=SecretRegistry(secret_values(template, self.values)),
                                  transport=transport, on_trace=self._trace)
         self.auth = make_authenticator(template, self.values, self.http, redirect_uri=self.settings.redirect_uri,

@@ -32,6 +32,7 @@ log = logging.getLogger("deskline.http")
 # and a whole send (retries included) at most 12 s.
 DEFAULT_CONNECT_TIMEOUT = 2.0
 DEFAULT_READ_TIMEOUT = 5.0
+DEFAULT_MAX_CONCURRENT = 10  # requests in flight when neither the template nor the operator says
 DEFAULT_DEADLINE = 12.0
 
 
@@ -39,7 +40,7 @@ DEFAULT_DEADLINE = 12.0
 class HttpSettings:
     """Network behaviour of one integration."""
 
-    max_concurrent: int = 10
+    max_concurrent: int | None = None  # None: the template's MaxConcurrentRequest, else DEFAULT_MAX_CONCURRENT
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     read_timeout: float = DEFAULT_READ_TIMEOUT
     write_timeout: float = DEFAULT_READ_TIMEOUT
@@ -125,7 +126,7 @@ class HelpdeskHttp:
         self._sleep = sleep
         self._rng = rng
         self._on_trace = on_trace
-        self._slots = asyncio.Semaphore(max(1, self.settings.max_concurrent))
+        self._slots = asyncio.Semaphore(max(1, self.settings.max_concurrent or DEFAULT_MAX_CONCURRENT))
         self.in_flight = 0
         self.peak_in_flight = 0
         self.client = httpx.AsyncClient(
