@@ -4,6 +4,7 @@ ticket created while the phone rings and updated after the call (``CreateTicketA
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import shutil
 import time
@@ -182,3 +183,17 @@ async def test_ticket_at_ring_then_update_and_journal_after_the_call(name, rt_se
                                         params={"fields": "Type,Content"})).json()
     assert updated["Status"] == "open"
     assert "Comment" in [item["Type"] for item in history["items"]]
+
+
+async def test_concurrent_calls_get_their_own_contacts_within_the_template_limit(rt_server):
+    """Twelve simultaneous calls: each gets its own caller; at most MaxConcurrentRequest=4 in flight."""
+    template = load_template(REPO / "templates" / "rt5-token" / "template.xml")
+    expected = {"+15550101": ["alice@example.com"], "+15550200": ["bob@example.com"],
+                "+15550300": ["carol@example.com"], "+15557001": ["grace@globex.example"],
+                "+15557000": ["frank@globex.example", "grace@globex.example"], "+19990000001": []}
+    numbers = list(expected) * 2
+    async with Integration(template, values_for(template, rt_server), SETTINGS) as rt:
+        found = await asyncio.gather(*(rt.search_contacts(n, use_cache=False) for n in numbers))
+        peak = rt.http.peak_in_flight
+    assert [[m.id for m in f.matches] for f in found] == [expected[n] for n in numbers]
+    assert template.general.max_concurrent == 4 and 2 <= peak <= 4
