@@ -558,3 +558,30 @@ async def test_an_unfilled_custom_field_is_named_when_the_url_is_not_absolute():
     message = str(found.errors[0])
     assert "is not an absolute http(s) URL (custom field not filled in: base)" in message
     assert "scripted.xml:" in message
+
+
+async def test_secrets_in_output_paths_stay_out_of_the_trace():
+    """Output paths are shown with {{.Variables}} filled in; a secret among them must be masked."""
+    xml = template("""
+    <Scenario Id="SyncContactAuto" Type="REST">
+      <Parameters>
+        <Parameter Name="ContactUrlType" Value="specify_url_format" />
+        <Parameter Name="URLFormat" Value="{{.base}}/show/{{.ContactId}}" />
+      </Parameters>
+      <Requests>
+        <Request Name="Contacts" Method="GET" URLFormat="{{.base}}/contacts">
+          <Outputs>
+            <Output Name="ContactId" Path="items.#.id" />
+            <Output Name="Remark" Path="items.#(tag==&quot;{{.api_key}}&quot;).id,items.#.{{.api_key}}" />
+          </Outputs>
+        </Request>
+      </Requests>
+    </Scenario>""")
+    helpdesk = Helpdesk({("GET", "/contacts"): lambda r: httpx.Response(200, json={"items": [{"id": "1"}]})})
+    async with connect(xml, helpdesk) as hd:
+        found = await hd.search_contacts("+15550100")
+    assert [m.id for m in found.matches] == ["1"]
+    trace = found.traces[0]
+    remark = next(m for m in trace.mapping if m.name == "Remark")
+    assert remark.values == 0 and "items.#(tag==" in remark.path
+    assert "k-secret-value-42" not in repr(trace) + trace.as_curl()

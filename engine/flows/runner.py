@@ -311,10 +311,11 @@ class Runtime:
         from engine.mapping import map_records
 
         wanted = [r for r in required if r in fields]
+        hide = self.http.redactor.text
         try:
             result = map_records(text, fields, {k: v for k, v in scope.items()}, wanted)
         except LocatedError as exc:
-            trace.notes.append(f"mapping failed: {exc.message}")
+            trace.notes.append(hide(f"mapping failed: {exc.message}"))
             return []
         records = [dict(r) for r in result.records]
         diagnostics = getattr(result, "fields", None) or {}
@@ -330,8 +331,8 @@ class Runtime:
                     shown = diag.alternatives[0].evaluated  # with {{.Variables}} filled in
                 for alt in diag.alternatives:
                     if alt.error:
-                        trace.notes.append(f"{name}: path {alt.path!r}: {alt.error}")
-            trace.mapping.append(MappingNote(name, shown, count))
+                        trace.notes.append(hide(f"{name}: path {alt.path!r}: {alt.error}"))
+            trace.mapping.append(MappingNote(name, hide(shown), count))  # {{.Variables}} may hold secrets
         if wanted:
             kept = [r for r in records if all(r.get(n, "") != "" for n in wanted)]
             if len(kept) != len(records):
