@@ -237,12 +237,21 @@ class Integration:
         """Fetch the helpdesk users and associate extensions (manual first, then by e-mail).
 
         *extensions* maps extension -> e-mail, *manual* extension -> helpdesk user id.
-        The associations are kept only when every page was fetched.
+        When fetching fails the associations stay as they were; when the list is
+        incomplete (paging cut), extensions it cannot resolve keep their earlier user.
         """
         users = await self.fetch_users()
         if not users.ok:
             return users, [str(users.error)]
-        self.associations, notes = associate_by_email(users.users, extensions, manual)
+        found, notes = associate_by_email(users.users, extensions, manual)
+        if not users.complete:
+            kept = {ext: user for ext, user in self.associations.items() if ext not in found
+                    and (ext in extensions or ext in (manual or {}))}
+            if kept:
+                found.update(kept)
+                notes.append(f"the user list is incomplete ({users.warnings[-1]}); extension(s) "
+                             f"{', '.join(sorted(kept))} keep their earlier association")
+        self.associations = found
         return users, notes
 
     def may_use_features(self, extension: str) -> bool:

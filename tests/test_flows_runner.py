@@ -9,7 +9,7 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from engine.flows import CallInfo
+from engine.flows import CallInfo, HelpdeskUser
 from engine.http import HttpSettings, RetryPolicy
 from engine.integration import Integration, IntegrationSettings
 from engine.numbers import NumberPlan
@@ -585,3 +585,32 @@ async def test_secrets_in_output_paths_stay_out_of_the_trace():
     remark = next(m for m in trace.mapping if m.name == "Remark")
     assert remark.values == 0 and "items.#(tag==" in remark.path
     assert "k-secret-value-42" not in repr(trace) + trace.as_curl()
+
+
+async def test_an_incomplete_user_list_keeps_earlier_associations():
+    """A MaxPages cut must not silently take the features away from extensions on later pages."""
+    pages = {"limit": 3}
+
+    def users(request):
+        page = int(q(request)["page"])
+        if page > pages["limit"]:
+            return httpx.Response(200, json={"users": []})
+        return httpx.Response(200, json={"users": ALL_USERS[(page - 1) * 2: page * 2]})
+
+    xml = template(users_scenario("page", '<Parameter Father="Pagination" Name="MaxPages" Value="2" />'),
+                   flags='UserAssociation="1"')
+    helpdesk = Helpdesk({("GET", "/users"): users})
+    emails = {"101": "u1@hd.test", "105": "u5@hd.test"}
+    async with connect(xml, helpdesk) as hd:
+        hd.associations = {"105": HelpdeskUser("u5", email="u5@hd.test"), "999": HelpdeskUser("u9")}
+        result, notes = await hd.associate_users(emails)
+        assert not result.complete and [u.id for u in result.users] == ["u1", "u2", "u3", "u4"]
+        assert {e: u.id for e, u in hd.associations.items()} == {"101": "u1", "105": "u5"}
+        assert "MaxPages=2" in notes[-1] and "105" in notes[-1]
+        assert hd.may_use_features("105") and not hd.may_use_features("999")
+        # a complete list is the truth: an extension whose user is gone loses its association
+        pages["limit"] = 1
+        result, _ = await hd.associate_users({"101": "u1@hd.test", "105": "gone@hd.test"})
+        assert result.complete and result.warnings == []
+        assert {e: u.id for e, u in hd.associations.items()} == {"101": "u1"}
+        assert not hd.may_use_features("105")

@@ -43,6 +43,7 @@ class UserList:
     warnings: list[str] = field(default_factory=list)
     runs: list[ScenarioResult] = field(default_factory=list)
     error: ScenarioError | None = None
+    complete: bool = True  # False when paging was cut (MaxPages, a repeated page): users may be missing
 
     @property
     def ok(self) -> bool:
@@ -102,6 +103,7 @@ async def fetch_users(rt: Runtime) -> UserList:
         if previous_ids is not None and ids and ids == previous_ids:
             out.warnings.append(f"page {index + 1} repeated the previous page; the helpdesk ignores the paging "
                                 "parameters (check the URL's page/offset variables)")
+            out.complete = False
             break
         previous_ids = ids
         for record in records:
@@ -125,6 +127,7 @@ async def fetch_users(rt: Runtime) -> UserList:
         if mode:
             out.warnings.append(f"stopped after MaxPages={max_pages} pages; there may be more users "
                                 "(raise MaxPages in the template's Pagination)")
+            out.complete = False
     return out
 
 
