@@ -136,14 +136,17 @@ async def test_pick_policy_over_several_matches(policy, chosen, rt_server):
 @pytest.mark.parametrize("name", TEMPLATES)
 async def test_hostile_display_name_is_created_verbatim(name, rt_server):
     number = "+1888" + _random_digits(7)
-    hostile = 'Zoë "Zed" O\'Neil \\ {{.password}} </x>'
+    hostile = 'Zoë "Zed" O\'Neil \\ {{.password}} </x> ' + number[1:]
     template = load_template(REPO / "templates" / name / "template.xml")
     async with Integration(template, values_for(template, rt_server), SETTINGS) as rt:
         created = await rt.create_contact(number, display_name=hostile)
         assert created.ok, created.run.error
         found = await rt.search_contacts(number)
+        by_name = await rt.search(hostile)  # the operator's search box: quotes, backslash, braces, accents
     assert found.chosen is not None and found.chosen.id == created.contact_id
     assert found.chosen.fields["FirstName"] == hostile
+    assert by_name.ok, by_name.errors
+    assert [m.id for m in by_name.matches] == [created.contact_id]
     assert found.chosen.fields["BusinessNumber"] == number
 
 
@@ -193,7 +196,49 @@ async def test_concurrent_calls_get_their_own_contacts_within_the_template_limit
                 "+15557000": ["frank@globex.example", "grace@globex.example"], "+19990000001": []}
     numbers = list(expected) * 2
     async with Integration(template, values_for(template, rt_server), SETTINGS) as rt:
+        one_by_one = {n: [m.id for m in (await rt.search_contacts(n, use_cache=False)).matches] for n in expected}
+        assert rt.http.peak_in_flight == 1
         found = await asyncio.gather(*(rt.search_contacts(n, use_cache=False) for n in numbers))
         peak = rt.http.peak_in_flight
-    assert [[m.id for m in f.matches] for f in found] == [expected[n] for n in numbers]
+    assert all(set(expected[n]) <= set(one_by_one[n]) for n in expected)  # seeded contacts (others may be added)
+    assert [[m.id for m in f.matches] for f in found] == [one_by_one[n] for n in numbers]
     assert template.general.max_concurrent == 4 and 2 <= peak <= 4
+
+
+def with_search_outputs(name: str, tmp_path: Path, outputs: dict[str, str]) -> Path:
+    """A copy of a shipped RT template whose contact search maps *outputs* (name -> path spec)."""
+    text = (REPO / "templates" / name / "template.xml").read_text()
+    url = text.index("CF.%7BPhone%7D")
+    start = text.index("<Outputs>", url)
+    end = text.index("</Outputs>", start) + len("</Outputs>")
+    lines = "".join(f'\n            <Output Name="{k}" Path="{v.replace(chr(34), "&quot;")}" />'
+                    for k, v in outputs.items())
+    line_start = text.rindex("<Request ", 0, url)
+    return variant_of(name, tmp_path, (text[line_start:end], text[line_start:start] + f"<Outputs>{lines}\n          </Outputs>"))
+
+
+async def test_jsonpath_alternatives_and_path_variables_map_a_real_response(rt_server, tmp_path):
+    path = with_search_outputs("rt5-token", tmp_path, {
+        "ContactId": "$.items[*].id",
+        "FirstName": "items.#.NoSuchField, $.items[*].RealName",
+        "Company": "items.#.Organization",
+        "MobileNumber": 'items.#(MobilePhone=="{{.Phone}}").MobilePhone',
+        "Remark": "$.items[?(@.Organization == 'Globex')].Name, items.#.WorkPhone",
+    })
+    async with connect(path, rt_server) as rt:
+        alice = await rt.search_contacts("+15550101")
+        globex = await rt.search_contacts("+15557000")
+        hostile = await rt.search_contacts('+1"555\\0101')
+    assert alice.ok and [m.fields for m in alice.matches] == [{
+        "ContactId": "alice@example.com", "ContactsId": "alice@example.com", "FirstName": "Alice Anders",
+        "Company": "Acme", "MobileNumber": "+15550101", "Remark": "+15550100"}]
+    assert [(m.id, m.fields["FirstName"], m.fields["Remark"]) for m in globex.matches] == [
+        ("frank@globex.example", "Frank Fischer", "frank@globex.example"),
+        ("grace@globex.example", "Grace Green", "grace@globex.example")]
+    assert all("MobileNumber" not in m.fields or m.fields["MobileNumber"] == "" for m in globex.matches)
+    notes = {n.name: n for n in alice.traces[-1].mapping}
+    assert notes["MobileNumber"].path == 'items.#(MobilePhone=="+15550101").MobilePhone'
+    assert notes["FirstName"].path == "$.items[*].RealName" and notes["FirstName"].values == 1
+    # the quote and backslash reach RT inside the JSON query intact (no HTTP 500); the e164 variant then matches
+    assert hostile.ok and hostile.traces[0].status == 200 and hostile.tried[0].value == '+1"555\\0101'
+    assert hostile.variant.variant == "e164" and hostile.chosen.id == "alice@example.com"
