@@ -242,3 +242,30 @@ async def test_jsonpath_alternatives_and_path_variables_map_a_real_response(rt_s
     # the quote and backslash reach RT inside the JSON query intact (no HTTP 500); the e164 variant then matches
     assert hostile.ok and hostile.traces[0].status == 200 and hostile.tried[0].value == '+1"555\\0101'
     assert hostile.variant.variant == "e164" and hostile.chosen.id == "alice@example.com"
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+async def test_no_secret_in_logs_traces_or_curl_over_a_whole_call(name, rt_server, caplog):
+    import base64
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    template = load_template(REPO / "templates" / name / "template.xml")
+    values = values_for(template, rt_server)
+    secrets_used = [rt_server.token] if "api_token" in values else [
+        rt_server.password, base64.b64encode(f"{rt_server.user}:{rt_server.password}".encode()).decode()]
+    async with Integration(template, values, SETTINGS) as rt:
+        await rt.associate_users({"1001": "agent1@helpdesk.test"})
+        call = rt.new_call(CallInfo("+15550200", "1001", extension="1001", status="Answered",
+                                    start_time=time.time(), talk_seconds=5))
+        await rt.identify(call)
+        ticket = await rt.ticket_after_call(call)
+        journal = await rt.write_journal(call)
+        await rt.search("Brown")
+        traces = list(rt.traces)
+    assert ticket.ok and journal.ok and len(traces) >= 5
+    assert any(t.request_headers for t in traces)
+    shown = caplog.text + repr(traces) + "\n".join(t.as_curl() for t in traces)
+    for secret in secrets_used:
+        assert secret not in shown
+    assert "Authorization" in shown and "***" in shown
