@@ -614,3 +614,24 @@ async def test_an_incomplete_user_list_keeps_earlier_associations():
         assert result.complete and result.warnings == []
         assert {e: u.id for e, u in hd.associations.items()} == {"101": "u1"}
         assert not hd.may_use_features("105")
+
+
+@pytest.mark.parametrize(("link", "followed"), [
+    ("https://evil.test/users?p=2", False), ("//evil.test/users?p=2", False), ("https://hd.test:8443/users?p=2", False),
+    ("https://HD.test/users?p=2", True), ("https://hd.test:443/users?p=2", True), ("/users?p=2", True)])
+async def test_next_links_to_another_server_are_not_followed_with_the_credentials(link, followed):
+    def users(request):
+        page = int(q(request).get("p", "1"))
+        return httpx.Response(200, json={"users": ALL_USERS[(page - 1) * 2: page * 2], "next": link if page == 1 else None})
+
+    helpdesk = Helpdesk({("GET", "/users"): users})
+    xml = template(users_scenario("link", '<Parameter Father="Pagination" Name="NextPath" Value="next" />',
+                                  url="{{.base}}/users?key={{.api_key}}"))
+    async with connect(xml, helpdesk) as hd:
+        result = await hd.fetch_users()
+    hosts = [r.url.host for r in helpdesk.seen]
+    if followed:
+        assert len(helpdesk.seen) == 2 and len(result.users) == 4 and result.complete
+    else:
+        assert hosts == ["hd.test"] and len(result.users) == 2 and not result.complete
+        assert "another server" in result.warnings[0] and "k-secret-value-42" not in result.warnings[0]
