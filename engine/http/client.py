@@ -84,6 +84,10 @@ class ResponseTooLarge(Exception):
     """The helpdesk answered with more bytes than an integration accepts."""
 
 
+class DeadlineExceeded(Exception):
+    """The answer was not complete within the request's deadline (a slow or trickling server)."""
+
+
 class _HttpxLogRedaction(logging.Filter):
     """httpx logs every request URL at INFO; redact it with the live integrations' secrets."""
 
@@ -163,6 +167,9 @@ class HelpdeskHttp:
     ) -> Exchange:
         """Send *request* with retries; never raises for HTTP or transport failures.
 
+        The whole send (waiting for a slot, every attempt, the pauses between
+        them) ends at ``deadline`` seconds (default ``settings.deadline``).
+
         ``retry_safe`` lets a non-idempotent request (POST) be repeated after
         an outcome-unknown failure; only callers that made it safe (an
         idempotency key, a durable outbox that checks first) may set it.
@@ -185,8 +192,16 @@ class HelpdeskHttp:
                 self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
                 began = time.monotonic()
                 try:
-                    response = await self.client.send(request, stream=True)
-                    await self._read_bounded(response)
+                    # the deadline bounds each attempt too: read timeouts alone let a trickling server
+                    # hold the request (and a slot) far past the ring
+                    async with asyncio.timeout(max(0.0, limit - began)):
+                        response = await self.client.send(request, stream=True)
+                        await self._read_bounded(response)
+                except TimeoutError:
+                    if response is not None:
+                        await response.aclose()
+                    error = DeadlineExceeded(f"no complete answer within the deadline of {limit - start:g}s")
+                    response = None
                 except ResponseTooLarge as exc:
                     error = exc
                     response = None
@@ -257,6 +272,7 @@ class HelpdeskHttp:
             httpx.WriteTimeout: "write timeout",
             httpx.PoolTimeout: "timed out waiting for a connection",
             httpx.ConnectError: "cannot connect",
+            DeadlineExceeded: "deadline",
         }.get(type(error), type(error).__name__)
         detail = str(error)
         return self.redactor.text(f"{kind}: {detail}" if detail else kind)
