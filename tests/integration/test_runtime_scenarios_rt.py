@@ -269,3 +269,14 @@ async def test_no_secret_in_logs_traces_or_curl_over_a_whole_call(name, rt_serve
     for secret in secrets_used:
         assert secret not in shown
     assert "Authorization" in shown and "***" in shown
+
+
+async def test_a_journal_without_a_ticket_is_skipped_not_sent(rt_server):
+    """The RT journal URL renders empty without a TicketId (spec A.2: skip, not an error)."""
+    template = load_template(REPO / "templates" / "rt5-token" / "template.xml")
+    async with Integration(template, values_for(template, rt_server), SETTINGS) as rt:
+        call = rt.new_call(CallInfo("+15550200", "1001", extension="1001", status="No Answer", start_time=time.time()))
+        await rt.identify(call)
+        journal = await rt.write_journal(call)
+    assert journal.ok, journal.error
+    assert [t.skipped for t in journal.traces] == ["the URL rendered empty"] and journal.traces[0].attempts == []
