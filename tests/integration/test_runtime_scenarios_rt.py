@@ -280,3 +280,28 @@ async def test_a_journal_without_a_ticket_is_skipped_not_sent(rt_server):
         journal = await rt.write_journal(call)
     assert journal.ok, journal.error
     assert [t.skipped for t in journal.traces] == ["the URL rendered empty"] and journal.traces[0].attempts == []
+
+
+def test_deskline_try_against_real_rt(rt_server, monkeypatch, capsys, tmp_path):
+    """The debug run: what was sent, what came back, what mapped; the password stays masked."""
+    import io
+
+    from tui.cli import main
+
+    monkeypatch.setenv("DESKLINE_FIELD_BASE_URL", rt_server.url)
+    monkeypatch.setenv("DESKLINE_FIELD_USERNAME", rt_server.user)
+    monkeypatch.setenv("DESKLINE_FIELD_PASSWORD", rt_server.password)
+    monkeypatch.setenv("DESKLINE_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    template = str(REPO / "templates" / "rt5-basic" / "template.xml")
+    code = main(["try", "contact", "--template", template, "--phone", "001 555 0101"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "number variants tried: as_received=001 555 0101, e164=+15550101" in out
+    assert "matched with e164: +15550101" in out and "Alice Anders (ContactId alice@example.com)" in out
+    assert "map ContactId          matched" in out and "< 200 OK" in out and "curl -X GET" in out
+    assert rt_server.password not in out and "Authorization: Basic ***" in out
+    monkeypatch.setenv("DESKLINE_FIELD_PASSWORD", "Wr0ng-pass-XY")
+    code = main(["try", "contact", "--template", template, "--phone", "+15550101"])
+    out = capsys.readouterr()
+    assert code != 0 and "401" in out.out + out.err and "Wr0ng-pass-XY" not in out.out + out.err
