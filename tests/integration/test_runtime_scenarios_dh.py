@@ -83,3 +83,27 @@ async def test_a_rejected_refresh_token_is_reported_without_secrets(dh_server, t
     everything = message + health.error + repr(found.traces) + " ".join(t.as_curl() for t in found.traces)
     assert tokens.refresh_token not in everything and dh_server.client_secret not in everything
     assert tokens.access_token not in everything
+
+
+async def test_concurrent_requests_at_expiry_refresh_once(dh_server, tmp_path):
+    """django-oauth-toolkit rotates refresh tokens: a second refresh with the old one would fail."""
+    async with connect(dh_server, tmp_path, short=True) as hd:
+        await log_in(hd, dh_server)
+        first = hd.auth.tokens
+        first.expires_at = time.time() + 3600  # deskline does not know: the server's 401s trigger the refresh
+        await asyncio.sleep(dh_server.short_ttl + 1)
+        found = await asyncio.gather(*(hd.search_contacts(f"+1555000{i}", use_cache=False) for i in range(8)))
+        assert all(f.ok for f in found), [f.errors for f in found if not f.ok]
+        refreshed = [n for f in found for t in f.traces for n in t.notes if "credentials refreshed" in n]
+        assert hd.auth.tokens.access_token != first.access_token and hd.auth.tokens.refreshed_at is not None
+        assert len(refreshed) >= 1 and hd.health().error == ""
+        refreshes = [t for t in hd.traces
+                     if t.url.endswith("/o/token/") and "grant_type=refresh_token" in t.request_body]
+        # eight requests share each refresh; with 2 s tokens a later request may legitimately refresh again, but a
+        # rotated refresh token is never sent twice (django-oauth-toolkit would answer 400 invalid_grant)
+        assert 1 <= len(refreshes) < 8 and all(t.status == 200 for t in refreshes)
+        with httpx.Client(timeout=20, trust_env=False) as client:
+            old = client.post(dh_server.token_endpoint(short=True), data={
+                "grant_type": "refresh_token", "refresh_token": first.refresh_token,
+                "client_id": dh_server.client_id, "client_secret": dh_server.client_secret})
+            assert old.status_code == 400  # rotated: the old refresh token was used exactly once
