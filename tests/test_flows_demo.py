@@ -197,7 +197,8 @@ async def test_the_template_limit_holds_under_load_even_with_operator_http_setti
             numbers = [f"+1555{n:04d}" for n in range(12)]
             found = await asyncio.gather(*(hd.search_contacts(n, use_cache=False) for n in numbers))
             peak = hd.http.peak_in_flight
-        own_limit = Integration(load_template(DEMO_TEMPLATE), {"base_url": slow.base_url, "api_token": "demo-api-token"},
+        own_limit = Integration(load_template(DEMO_TEMPLATE),
+                                {"base_url": slow.base_url, "api_token": "demo-api-token"},
                                 IntegrationSettings(http=HttpSettings(trust_env=False, max_concurrent=2)))
         async with own_limit:
             await asyncio.gather(*(own_limit.search_contacts(n, use_cache=False) for n in numbers))

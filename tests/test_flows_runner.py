@@ -622,7 +622,8 @@ async def test_an_incomplete_user_list_keeps_earlier_associations():
 async def test_next_links_to_another_server_are_not_followed_with_the_credentials(link, followed):
     def users(request):
         page = int(q(request).get("p", "1"))
-        return httpx.Response(200, json={"users": ALL_USERS[(page - 1) * 2: page * 2], "next": link if page == 1 else None})
+        following = link if page == 1 else None
+        return httpx.Response(200, json={"users": ALL_USERS[(page - 1) * 2: page * 2], "next": following})
 
     helpdesk = Helpdesk({("GET", "/users"): users})
     xml = template(users_scenario("link", '<Parameter Father="Pagination" Name="NextPath" Value="next" />',

@@ -85,7 +85,6 @@ class TokenStore:
     def _unreadable(self, why: str) -> None:
         self.problem = (f"token file {self.path}: {why}; authorize deskline again "
                         f"(the file is then kept as {self.path.name}.unreadable)")
-        return None
 
     def save(self, tokens: TokenSet) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

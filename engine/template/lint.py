@@ -32,7 +32,7 @@ HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
 # A value printed inside a percent-encoded JSON string of a URL (``%22{{UrlEncode .Phone}}%22``):
 # URL encoding does not escape it for JSON, so a " or \ in it breaks the helpdesk's JSON.
 JSON_STRING_IN_URL = re.compile(r"%22(?:[^%{]|%(?!22))*?\{\{-?\s*(?:UrlEncode\s+|urlquery\s+)?\.([A-Za-z_]\w*)\s*-?\}\}"
-                                r"(?:[^%{]|%(?!22))*?%22", re.I)
+                                r"(?:[^%{]|%(?!22))*?%22", re.IGNORECASE)
 FREE_TEXT_VARIABLES = frozenset({"Phone", "CallerNumber", "SearchValue", "CallerDisplayName", "DisplayName",
                                  "FirstName", "LastName", "Subject", "Description"})
 CONTACT_SCENARIOS = (CONTACT_MATCH, CONTACT_SEARCH)

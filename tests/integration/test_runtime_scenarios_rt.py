@@ -214,7 +214,8 @@ def with_search_outputs(name: str, tmp_path: Path, outputs: dict[str, str]) -> P
     lines = "".join(f'\n            <Output Name="{k}" Path="{v.replace(chr(34), "&quot;")}" />'
                     for k, v in outputs.items())
     line_start = text.rindex("<Request ", 0, url)
-    return variant_of(name, tmp_path, (text[line_start:end], text[line_start:start] + f"<Outputs>{lines}\n          </Outputs>"))
+    replacement = text[line_start:start] + f"<Outputs>{lines}\n          </Outputs>"
+    return variant_of(name, tmp_path, (text[line_start:end], replacement))
 
 
 async def test_jsonpath_alternatives_and_path_variables_map_a_real_response(rt_server, tmp_path):
