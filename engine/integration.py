@@ -35,7 +35,7 @@ from engine.auth import (
     default_redirect_uri,
     pbx_authentication_info,
 )
-from engine.errors import Location
+from engine.errors import LocatedError, Location
 from engine.flows import (
     CallContext,
     CallInfo,
@@ -110,7 +110,13 @@ def make_authenticator(template: Template, values: Mapping[str, str], http: Help
         if not fmt:
             raise AuthError("Basic authentication needs Base64EncodedCredential (e.g. {{.username:.password}}) "
                             "or a CredentialType", replace(where, field="Parameter[Base64EncodedCredential]"))
-        basic = BasicAuth.from_format(fmt, values)
+        cred = sc.parameter("Base64EncodedCredential") if sc is not None else None
+        try:
+            basic = BasicAuth.from_format(fmt, values)
+        except LocatedError as exc:  # an empty username/password field: name the field, point at the format
+            at = template.where(cred.ref, "Value") if cred is not None else replace(where, field="CredentialType")
+            raise AuthError(f"Basic authentication: {exc.message} (fill it in the integration's settings)",
+                            at) from None
         http.secrets.add(basic.credential)
         return basic
     if kind in ("oauth2", "bearer") and (kind == "oauth2" or (auth.auth_endpoint and auth.token_endpoint)):

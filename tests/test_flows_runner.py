@@ -636,3 +636,30 @@ async def test_next_links_to_another_server_are_not_followed_with_the_credential
     else:
         assert hosts == ["hd.test"] and len(result.users) == 2 and not result.complete
         assert "another server" in result.warnings[0] and "k-secret-value-42" not in result.warnings[0]
+
+
+def test_an_empty_basic_credential_field_is_named_with_the_template_location():
+    from engine.auth import AuthError
+    from engine.template import load_template
+    from tests.conftest import REPO
+
+    path = REPO / "templates" / "rt5-basic" / "template.xml"
+    with pytest.raises(AuthError) as caught:
+        Integration(load_template(path), {"base_url": "https://hd.test", "password": "pw-secret-123"})
+    err = caught.value
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "Base64EncodedCredential" in text)
+    assert (err.location.file, err.location.line) == (str(path), line)
+    assert err.location.field.endswith("Parameter[Base64EncodedCredential]@Value")
+    assert "'username'" in err.message and "pw-secret-123" not in str(err)
+
+
+async def test_an_unconnected_oauth2_integration_names_the_request_in_the_template():
+    xml = template(SEARCH, auth="oauth2", auth_params="""
+        <Parameter Name="AuthEndPoint" Value="https://hd.test/o/authorize/" />
+        <Parameter Name="TokenEndPoint" Value="https://hd.test/o/token/" />
+        <Parameter Father="CustomFieldList" Name="client_id" Editor="string" Title="Client" Key="client_id" />""")
+    async with connect(xml, Helpdesk({}), values={"client_id": "abc"}) as hd:
+        found = await hd.search_contacts("+15550100")
+    assert len(found.errors) == 2  # one per contact type
+    assert all(e.location.file == "scripted.xml" and e.location.line > 0 for e in found.errors)
+    assert "request 'Contacts' cannot be authorised: not connected" in str(found.errors[0])

@@ -223,7 +223,8 @@ class Runtime:
             await self.auth.authorize(built)
         except AuthError as exc:
             if not self.dry_run:
-                raise ScenarioError(f"request {request.name!r} cannot be authorised: {exc.message}", exc.location,
+                where = exc.location if exc.location is not None and exc.location.file else request.location
+                raise ScenarioError(f"request {request.name!r} cannot be authorised: {exc.message}", where,
                                     scenario=scenario_id, request=request.name) from None
             unauthorised = f"sent without credentials: {exc.message}"
         if self.dry_run:
