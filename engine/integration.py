@@ -35,7 +35,7 @@ from engine.auth import (
     default_redirect_uri,
     pbx_authentication_info,
 )
-from engine.errors import Location
+from engine.errors import LocatedError, Location
 from engine.flows import (
     CallContext,
     CallInfo,
@@ -57,7 +57,7 @@ from engine.flows import (
     ticket_at_ring,
     write_journal,
 )
-from engine.http import HelpdeskHttp, HttpSettings, SecretRegistry, Trace
+from engine.http import DEFAULT_MAX_CONCURRENT, HelpdeskHttp, HttpSettings, SecretRegistry, Trace
 from engine.numbers import NumberPlan
 from engine.template import Template
 from engine.template.model import AUTH
@@ -110,7 +110,13 @@ def make_authenticator(template: Template, values: Mapping[str, str], http: Help
         if not fmt:
             raise AuthError("Basic authentication needs Base64EncodedCredential (e.g. {{.username:.password}}) "
                             "or a CredentialType", replace(where, field="Parameter[Base64EncodedCredential]"))
-        basic = BasicAuth.from_format(fmt, values)
+        cred = sc.parameter("Base64EncodedCredential") if sc is not None else None
+        try:
+            basic = BasicAuth.from_format(fmt, values)
+        except LocatedError as exc:  # an empty username/password field: name the field, point at the format
+            at = template.where(cred.ref, "Value") if cred is not None else replace(where, field="CredentialType")
+            raise AuthError(f"Basic authentication: {exc.message} (fill it in the integration's settings)",
+                            at) from None
         http.secrets.add(basic.credential)
         return basic
     if kind in ("oauth2", "bearer") and (kind == "oauth2" or (auth.auth_endpoint and auth.token_endpoint)):
@@ -149,7 +155,8 @@ def make_authenticator(template: Template, values: Mapping[str, str], http: Help
 
 @dataclass(frozen=True, slots=True)
 class IntegrationSettings:
-    """Operator settings of one integration (the template's MaxConcurrentRequest applies unless set)."""
+    """Operator settings of one integration (the template's MaxConcurrentRequest applies unless
+    ``http.max_concurrent`` is set)."""
 
     http: HttpSettings | None = None
     numbers: NumberPlan = field(default_factory=NumberPlan)
@@ -185,8 +192,9 @@ class Integration:
         self.traces: deque[Trace] = deque(maxlen=self.settings.trace_history)
         self._on_trace = on_trace
         http_settings = self.settings.http or HttpSettings()
-        if self.settings.http is None and template.general.max_concurrent:
-            http_settings = replace(http_settings, max_concurrent=template.general.max_concurrent)
+        if http_settings.max_concurrent is None:  # operator's timeouts must not drop the template's limit
+            http_settings = replace(http_settings,
+                                    max_concurrent=template.general.max_concurrent or DEFAULT_MAX_CONCURRENT)
         self.http = HelpdeskHttp(http_settings, secrets=SecretRegistry(secret_values(template, self.values)),
                                  transport=transport, on_trace=self._trace)
         self.auth = make_authenticator(template, self.values, self.http, redirect_uri=self.settings.redirect_uri,
@@ -235,12 +243,21 @@ class Integration:
         """Fetch the helpdesk users and associate extensions (manual first, then by e-mail).
 
         *extensions* maps extension -> e-mail, *manual* extension -> helpdesk user id.
-        The associations are kept only when every page was fetched.
+        When fetching fails the associations stay as they were; when the list is
+        incomplete (paging cut), extensions it cannot resolve keep their earlier user.
         """
         users = await self.fetch_users()
         if not users.ok:
             return users, [str(users.error)]
-        self.associations, notes = associate_by_email(users.users, extensions, manual)
+        found, notes = associate_by_email(users.users, extensions, manual)
+        if not users.complete:
+            kept = {ext: user for ext, user in self.associations.items() if ext not in found
+                    and (ext in extensions or ext in (manual or {}))}
+            if kept:
+                found.update(kept)
+                notes.append(f"the user list is incomplete ({users.warnings[-1]}); extension(s) "
+                             f"{', '.join(sorted(kept))} keep their earlier association")
+        self.associations = found
         return users, notes
 
     def may_use_features(self, extension: str) -> bool:

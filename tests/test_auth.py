@@ -243,6 +243,32 @@ def test_token_store_is_owner_only_and_round_trips(tmp_path):
     assert not store.path.exists()
 
 
+@pytest.mark.parametrize(("content", "why"), [
+    ("not json", "not JSON"), ("null", "expected a JSON object, found NoneType"),
+    ("[1, 2]", "expected a JSON object, found list"), ("{}", "no access_token string"),
+    ('{"access_token": 5}', "no access_token string"),
+    ('{"access_token": "a1", "expires_at": "soon"}', "expires_at is not a number"),
+    ('{"access_token": "a1", "refresh_token": ["r"]}', "refresh_token is not a string"),
+    (b"\xff\xfe\x00", "can't decode"),
+])
+async def test_a_damaged_token_file_is_reported_and_kept_not_a_crash(tmp_path, content, why):
+    provider = FakeProvider()
+    path = tmp_path / "tokens" / "hd.json"
+    path.parent.mkdir()
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    auth, store = oauth(provider, tmp_path, pkce=True)
+    health = auth.health()
+    assert auth.tokens is None and health.state == "missing"
+    assert str(path) in health.error and why in health.error and "authorize deskline again" in health.error
+    req = auth.authorization_request()
+    q = parse_qs(urlsplit(req.url).query)
+    code = provider.issue_code(q["redirect_uri"][0], q["code_challenge"][0])
+    tokens = await auth.complete(f"{req.redirect_uri}?code={code}&state={req.state}", req)
+    assert store.load() == tokens and auth.health().error == ""
+    kept = path.with_name("hd.json.unreadable")
+    assert kept.read_bytes() == (content if isinstance(content, bytes) else content.encode())
+
+
 # --- the flow -----------------------------------------------------------------------
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from engine.demo.helpdesk import DemoHelpdesk, DemoOptions
@@ -184,6 +186,28 @@ async def test_max_concurrent_request_of_the_template_is_applied(demo):
     template = load_template(DEMO_TEMPLATE)
     async with Integration(template, {"base_url": demo.base_url, "api_token": "demo-api-token"}) as hd:
         assert hd.http.settings.max_concurrent == template.general.max_concurrent == 4
+
+
+async def test_the_template_limit_holds_under_load_even_with_operator_http_settings():
+    """Operator timeouts (http=...) must not drop the template's MaxConcurrentRequest=4."""
+    slow = DemoHelpdesk(DemoOptions(latency=0.05))
+    slow.start()
+    try:
+        async with integration(slow) as hd:
+            numbers = [f"+1555{n:04d}" for n in range(12)]
+            found = await asyncio.gather(*(hd.search_contacts(n, use_cache=False) for n in numbers))
+            peak = hd.http.peak_in_flight
+        own_limit = Integration(load_template(DEMO_TEMPLATE),
+                                {"base_url": slow.base_url, "api_token": "demo-api-token"},
+                                IntegrationSettings(http=HttpSettings(trust_env=False, max_concurrent=2)))
+        async with own_limit:
+            await asyncio.gather(*(own_limit.search_contacts(n, use_cache=False) for n in numbers))
+            override_peak = own_limit.http.peak_in_flight
+    finally:
+        slow.stop()
+    assert all(f.ok for f in found)
+    assert peak == 4  # reached, never exceeded
+    assert override_peak == 2  # the operator's explicit limit wins
 
 
 async def test_dry_run_sends_nothing(demo):

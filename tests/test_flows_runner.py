@@ -9,7 +9,7 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from engine.flows import CallInfo
+from engine.flows import CallInfo, HelpdeskUser
 from engine.http import HttpSettings, RetryPolicy
 from engine.integration import Integration, IntegrationSettings
 from engine.numbers import NumberPlan
@@ -558,3 +558,108 @@ async def test_an_unfilled_custom_field_is_named_when_the_url_is_not_absolute():
     message = str(found.errors[0])
     assert "is not an absolute http(s) URL (custom field not filled in: base)" in message
     assert "scripted.xml:" in message
+
+
+async def test_secrets_in_output_paths_stay_out_of_the_trace():
+    """Output paths are shown with {{.Variables}} filled in; a secret among them must be masked."""
+    xml = template("""
+    <Scenario Id="SyncContactAuto" Type="REST">
+      <Parameters>
+        <Parameter Name="ContactUrlType" Value="specify_url_format" />
+        <Parameter Name="URLFormat" Value="{{.base}}/show/{{.ContactId}}" />
+      </Parameters>
+      <Requests>
+        <Request Name="Contacts" Method="GET" URLFormat="{{.base}}/contacts">
+          <Outputs>
+            <Output Name="ContactId" Path="items.#.id" />
+            <Output Name="Remark" Path="items.#(tag==&quot;{{.api_key}}&quot;).id,items.#.{{.api_key}}" />
+          </Outputs>
+        </Request>
+      </Requests>
+    </Scenario>""")
+    helpdesk = Helpdesk({("GET", "/contacts"): lambda r: httpx.Response(200, json={"items": [{"id": "1"}]})})
+    async with connect(xml, helpdesk) as hd:
+        found = await hd.search_contacts("+15550100")
+    assert [m.id for m in found.matches] == ["1"]
+    trace = found.traces[0]
+    remark = next(m for m in trace.mapping if m.name == "Remark")
+    assert remark.values == 0 and "items.#(tag==" in remark.path
+    assert "k-secret-value-42" not in repr(trace) + trace.as_curl()
+
+
+async def test_an_incomplete_user_list_keeps_earlier_associations():
+    """A MaxPages cut must not silently take the features away from extensions on later pages."""
+    pages = {"limit": 3}
+
+    def users(request):
+        page = int(q(request)["page"])
+        if page > pages["limit"]:
+            return httpx.Response(200, json={"users": []})
+        return httpx.Response(200, json={"users": ALL_USERS[(page - 1) * 2: page * 2]})
+
+    xml = template(users_scenario("page", '<Parameter Father="Pagination" Name="MaxPages" Value="2" />'),
+                   flags='UserAssociation="1"')
+    helpdesk = Helpdesk({("GET", "/users"): users})
+    emails = {"101": "u1@hd.test", "105": "u5@hd.test"}
+    async with connect(xml, helpdesk) as hd:
+        hd.associations = {"105": HelpdeskUser("u5", email="u5@hd.test"), "999": HelpdeskUser("u9")}
+        result, notes = await hd.associate_users(emails)
+        assert not result.complete and [u.id for u in result.users] == ["u1", "u2", "u3", "u4"]
+        assert {e: u.id for e, u in hd.associations.items()} == {"101": "u1", "105": "u5"}
+        assert "MaxPages=2" in notes[-1] and "105" in notes[-1]
+        assert hd.may_use_features("105") and not hd.may_use_features("999")
+        # a complete list is the truth: an extension whose user is gone loses its association
+        pages["limit"] = 1
+        result, _ = await hd.associate_users({"101": "u1@hd.test", "105": "gone@hd.test"})
+        assert result.complete and result.warnings == []
+        assert {e: u.id for e, u in hd.associations.items()} == {"101": "u1"}
+        assert not hd.may_use_features("105")
+
+
+@pytest.mark.parametrize(("link", "followed"), [
+    ("https://evil.test/users?p=2", False), ("//evil.test/users?p=2", False), ("https://hd.test:8443/users?p=2", False),
+    ("https://HD.test/users?p=2", True), ("https://hd.test:443/users?p=2", True), ("/users?p=2", True)])
+async def test_next_links_to_another_server_are_not_followed_with_the_credentials(link, followed):
+    def users(request):
+        page = int(q(request).get("p", "1"))
+        following = link if page == 1 else None
+        return httpx.Response(200, json={"users": ALL_USERS[(page - 1) * 2: page * 2], "next": following})
+
+    helpdesk = Helpdesk({("GET", "/users"): users})
+    xml = template(users_scenario("link", '<Parameter Father="Pagination" Name="NextPath" Value="next" />',
+                                  url="{{.base}}/users?key={{.api_key}}"))
+    async with connect(xml, helpdesk) as hd:
+        result = await hd.fetch_users()
+    hosts = [r.url.host for r in helpdesk.seen]
+    if followed:
+        assert len(helpdesk.seen) == 2 and len(result.users) == 4 and result.complete
+    else:
+        assert hosts == ["hd.test"] and len(result.users) == 2 and not result.complete
+        assert "another server" in result.warnings[0] and "k-secret-value-42" not in result.warnings[0]
+
+
+def test_an_empty_basic_credential_field_is_named_with_the_template_location():
+    from engine.auth import AuthError
+    from engine.template import load_template
+    from tests.conftest import REPO
+
+    path = REPO / "templates" / "rt5-basic" / "template.xml"
+    with pytest.raises(AuthError) as caught:
+        Integration(load_template(path), {"base_url": "https://hd.test", "password": "pw-secret-123"})
+    err = caught.value
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "Base64EncodedCredential" in text)
+    assert (err.location.file, err.location.line) == (str(path), line)
+    assert err.location.field.endswith("Parameter[Base64EncodedCredential]@Value")
+    assert "'username'" in err.message and "pw-secret-123" not in str(err)
+
+
+async def test_an_unconnected_oauth2_integration_names_the_request_in_the_template():
+    xml = template(SEARCH, auth="oauth2", auth_params="""
+        <Parameter Name="AuthEndPoint" Value="https://hd.test/o/authorize/" />
+        <Parameter Name="TokenEndPoint" Value="https://hd.test/o/token/" />
+        <Parameter Father="CustomFieldList" Name="client_id" Editor="string" Title="Client" Key="client_id" />""")
+    async with connect(xml, Helpdesk({}), values={"client_id": "abc"}) as hd:
+        found = await hd.search_contacts("+15550100")
+    assert len(found.errors) == 2  # one per contact type
+    assert all(e.location.file == "scripted.xml" and e.location.line > 0 for e in found.errors)
+    assert "request 'Contacts' cannot be authorised: not connected" in str(found.errors[0])

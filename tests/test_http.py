@@ -355,3 +355,31 @@ async def test_gzip_answers_are_decoded():
     async with http_with(handler) as http:
         ex = await http.send(http.build_request("GET", "https://hd.test/"))
     assert ex.response.json() == {"a": 1} and ex.trace.response_body == '{"a": 1}'
+
+
+async def test_the_deadline_bounds_an_attempt_against_a_trickling_server():
+    """Each chunk arrives within the read timeout, the whole answer never does: the deadline ends it."""
+    async def trickle(reader, writer):
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
+        try:
+            for _ in range(100):
+                writer.write(b" ")
+                await writer.drain()
+                await asyncio.sleep(0.05)
+        except ConnectionError:
+            pass
+        writer.close()
+
+    server = await asyncio.start_server(trickle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with HelpdeskHttp(HttpSettings(read_timeout=0.5, deadline=0.4, trust_env=False)) as http:
+            began = time.monotonic()
+            ex = await http.send(http.build_request("GET", f"http://127.0.0.1:{port}/"))
+            took = time.monotonic() - began
+            assert http.in_flight == 0
+    finally:
+        server.close()
+    assert not ex.ok and ex.error.startswith("deadline: no complete answer within the deadline of 0.4s")
+    assert len(ex.trace.attempts) == 1 and took < 1.5

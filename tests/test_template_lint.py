@@ -418,3 +418,17 @@ def test_shipped_templates_lint_without_errors_and_round_trip(path, tmp_path):
     template = load_template(path)
     template.save(tmp_path / "t.xml")
     assert (tmp_path / "t.xml").read_bytes() == path.read_bytes()
+
+
+def test_free_text_inside_a_json_string_of_the_url_is_flagged():
+    """RT's JSON query in the URL: %22{{UrlEncode .Phone}}%22 breaks on a quote (RT answered HTTP 500)."""
+    shipped = (DATA.parent.parent / "templates" / "rt5-token" / "template.xml").read_text()
+    fixed = '%22value%22%3A{{UrlEncode (printf &quot;%q&quot; .SearchValue)}}%7D'
+    assert fixed in shipped
+    broken = shipped.replace(fixed, "%22value%22%3A%22{{UrlEncode .SearchValue}}%22%7D")
+    [f] = [f for f in lint_text(broken) if f.code == "json-in-url"]
+    assert f.severity is Severity.WARNING and "{{.SearchValue}}" in f.message and 'printf "%q"' in f.message
+    line = line_of(broken, "%22{{UrlEncode .SearchValue}}")
+    assert (f.location.line, f.location.field) == (line, "Scenario[SearchContact]/Request[Contacts]@URLFormat")
+    assert broken.splitlines()[line - 1][f.location.col - 1:].startswith(".SearchValue}}")
+    assert [f for f in lint_text(shipped) if f.code == "json-in-url"] == []  # fixed form and agent_domain: quiet

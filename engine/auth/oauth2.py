@@ -161,6 +161,8 @@ class OAuth2Auth:
         self.last_error = ""
         self._early_refresh_failed_at = float("-inf")
         self.tokens: TokenSet | None = store.load() if store is not None else None
+        if store is not None and store.problem:
+            self.last_error = store.problem
         http.secrets.add(config.client_secret)
         self._register(self.tokens)
 

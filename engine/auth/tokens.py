@@ -51,25 +51,46 @@ class TokenSet:
 
 
 class TokenStore:
-    """A JSON file readable only by its owner; written atomically."""
+    """A JSON file readable only by its owner; written atomically.
+
+    A file that cannot be read back (damaged, edited by hand) is never a crash:
+    :meth:`load` answers None and :attr:`problem` says what is wrong and where;
+    the next :meth:`save` keeps the damaged file beside the new one
+    (``<name>.unreadable``) instead of overwriting it.
+    """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        self.problem = ""
 
     def load(self) -> TokenSet | None:
+        self.problem = ""
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return None
-        except (OSError, ValueError):
-            return None
-        known = {f.name for f in fields(TokenSet)}
+        except (OSError, UnicodeDecodeError) as exc:
+            return self._unreadable(getattr(exc, "strerror", None) or str(exc))
         try:
-            return TokenSet(**{k: v for k, v in data.items() if k in known})
-        except TypeError:
-            return None
+            data = json.loads(text)
+        except ValueError as exc:
+            return self._unreadable(f"not JSON ({exc})")
+        if not isinstance(data, dict):
+            return self._unreadable(f"expected a JSON object, found {type(data).__name__}")
+        problem = _invalid_field(data)
+        if problem:
+            return self._unreadable(problem)
+        known = {f.name for f in fields(TokenSet)}
+        return TokenSet(**{k: v for k, v in data.items() if k in known})
+
+    def _unreadable(self, why: str) -> None:
+        self.problem = (f"token file {self.path}: {why}; authorize deskline again "
+                        f"(the file is then kept as {self.path.name}.unreadable)")
 
     def save(self, tokens: TokenSet) -> None:
+        if self.problem and self.path.exists():
+            os.replace(self.path, self.path.with_name(self.path.name + ".unreadable"))  # lose no data
+            self.problem = ""
         atomic_write(self.path, json.dumps(asdict(tokens)).encode("utf-8"), private=True)
 
     def clear(self) -> None:
@@ -77,3 +98,17 @@ class TokenStore:
             self.path.unlink()
         except FileNotFoundError:
             pass
+
+
+def _invalid_field(data: dict) -> str:
+    """Why a stored token object cannot be used ("" when it can)."""
+    if not isinstance(data.get("access_token"), str) or not data["access_token"]:
+        return "no access_token string"
+    for name in ("token_type", "refresh_token", "scope"):
+        if name in data and not isinstance(data[name], str):
+            return f"{name} is not a string"
+    for name in ("expires_at", "obtained_at", "refreshed_at"):
+        value = data.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            return f"{name} is not a number"
+    return ""

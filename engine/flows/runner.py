@@ -223,7 +223,8 @@ class Runtime:
             await self.auth.authorize(built)
         except AuthError as exc:
             if not self.dry_run:
-                raise ScenarioError(f"request {request.name!r} cannot be authorised: {exc.message}", exc.location,
+                where = exc.location if exc.location is not None and exc.location.file else request.location
+                raise ScenarioError(f"request {request.name!r} cannot be authorised: {exc.message}", where,
                                     scenario=scenario_id, request=request.name) from None
             unauthorised = f"sent without credentials: {exc.message}"
         if self.dry_run:
@@ -311,10 +312,11 @@ class Runtime:
         from engine.mapping import map_records
 
         wanted = [r for r in required if r in fields]
+        hide = self.http.redactor.text
         try:
             result = map_records(text, fields, {k: v for k, v in scope.items()}, wanted)
         except LocatedError as exc:
-            trace.notes.append(f"mapping failed: {exc.message}")
+            trace.notes.append(hide(f"mapping failed: {exc.message}"))
             return []
         records = [dict(r) for r in result.records]
         diagnostics = getattr(result, "fields", None) or {}
@@ -330,8 +332,8 @@ class Runtime:
                     shown = diag.alternatives[0].evaluated  # with {{.Variables}} filled in
                 for alt in diag.alternatives:
                     if alt.error:
-                        trace.notes.append(f"{name}: path {alt.path!r}: {alt.error}")
-            trace.mapping.append(MappingNote(name, shown, count))
+                        trace.notes.append(hide(f"{name}: path {alt.path!r}: {alt.error}"))
+            trace.mapping.append(MappingNote(name, hide(shown), count))  # {{.Variables}} may hold secrets
         if wanted:
             kept = [r for r in records if all(r.get(n, "") != "" for n in wanted)]
             if len(kept) != len(records):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from engine.flows.runner import Runtime, ScenarioError, ScenarioResult, resolve_link
 from engine.http import Trace
@@ -43,6 +44,7 @@ class UserList:
     warnings: list[str] = field(default_factory=list)
     runs: list[ScenarioResult] = field(default_factory=list)
     error: ScenarioError | None = None
+    complete: bool = True  # False when paging was cut (MaxPages, a repeated page): users may be missing
 
     @property
     def ok(self) -> bool:
@@ -102,6 +104,7 @@ async def fetch_users(rt: Runtime) -> UserList:
         if previous_ids is not None and ids and ids == previous_ids:
             out.warnings.append(f"page {index + 1} repeated the previous page; the helpdesk ignores the paging "
                                 "parameters (check the URL's page/offset variables)")
+            out.complete = False
             break
         previous_ids = ids
         for record in records:
@@ -121,11 +124,34 @@ async def fetch_users(rt: Runtime) -> UserList:
                 cursor = following
             else:
                 url = resolve_link(outcome.sent_url, following)
+                if not same_server(outcome.sent_url, url):
+                    out.warnings.append(f"page {index + 1}: the next-page link points to another server "
+                                        f"({_origin(url)}); not followed, the credentials would go there")
+                    out.complete = False
+                    break
     else:
         if mode:
             out.warnings.append(f"stopped after MaxPages={max_pages} pages; there may be more users "
                                 "(raise MaxPages in the template's Pagination)")
+            out.complete = False
     return out
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+
+
+def same_server(page: str, link: str) -> bool:
+    """True when *link* is on the server of *page* (http -> https on the same host is allowed)."""
+    a, b = urlsplit(page), urlsplit(link)
+    if (a.hostname or "").lower() != (b.hostname or "").lower():
+        return False
+    default = {"http": 80, "https": 443}
+    port_a, port_b = a.port or default.get(a.scheme), b.port or default.get(b.scheme)
+    if a.scheme == b.scheme:
+        return port_a == port_b
+    return a.scheme == "http" and b.scheme == "https" and b.port in (None, 443) and a.port in (None, 80)
 
 
 def _next_value(body: str, path: str) -> str:

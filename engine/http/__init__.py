@@ -3,6 +3,7 @@
 from engine.http.client import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_DEADLINE,
+    DEFAULT_MAX_CONCURRENT,
     DEFAULT_READ_TIMEOUT,
     USER_AGENT,
     Exchange,
@@ -14,7 +15,8 @@ from engine.http.retry import RetryDecision, RetryPolicy, idempotent, parse_retr
 from engine.http.trace import Attempt, MappingNote, Trace
 
 __all__ = [
-    "DEFAULT_CONNECT_TIMEOUT", "DEFAULT_DEADLINE", "DEFAULT_READ_TIMEOUT", "MASK", "USER_AGENT",
+    "DEFAULT_CONNECT_TIMEOUT", "DEFAULT_DEADLINE", "DEFAULT_MAX_CONCURRENT", "DEFAULT_READ_TIMEOUT", "MASK",
+    "USER_AGENT",
     "Attempt", "Exchange", "HelpdeskHttp", "HttpSettings", "MappingNote", "Redactor", "RetryDecision",
     "RetryPolicy", "SecretRegistry", "Trace", "idempotent", "parse_retry_after", "sensitive_name",
 ]

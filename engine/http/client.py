@@ -32,6 +32,7 @@ log = logging.getLogger("deskline.http")
 # and a whole send (retries included) at most 12 s.
 DEFAULT_CONNECT_TIMEOUT = 2.0
 DEFAULT_READ_TIMEOUT = 5.0
+DEFAULT_MAX_CONCURRENT = 10  # requests in flight when neither the template nor the operator says
 DEFAULT_DEADLINE = 12.0
 
 
@@ -39,7 +40,7 @@ DEFAULT_DEADLINE = 12.0
 class HttpSettings:
     """Network behaviour of one integration."""
 
-    max_concurrent: int = 10
+    max_concurrent: int | None = None  # None: the template's MaxConcurrentRequest, else DEFAULT_MAX_CONCURRENT
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     read_timeout: float = DEFAULT_READ_TIMEOUT
     write_timeout: float = DEFAULT_READ_TIMEOUT
@@ -81,6 +82,10 @@ TraceSink = Callable[[Trace], None]
 
 class ResponseTooLarge(Exception):
     """The helpdesk answered with more bytes than an integration accepts."""
+
+
+class DeadlineExceeded(Exception):
+    """The answer was not complete within the request's deadline (a slow or trickling server)."""
 
 
 class _HttpxLogRedaction(logging.Filter):
@@ -125,7 +130,7 @@ class HelpdeskHttp:
         self._sleep = sleep
         self._rng = rng
         self._on_trace = on_trace
-        self._slots = asyncio.Semaphore(max(1, self.settings.max_concurrent))
+        self._slots = asyncio.Semaphore(max(1, self.settings.max_concurrent or DEFAULT_MAX_CONCURRENT))
         self.in_flight = 0
         self.peak_in_flight = 0
         self.client = httpx.AsyncClient(
@@ -162,6 +167,9 @@ class HelpdeskHttp:
     ) -> Exchange:
         """Send *request* with retries; never raises for HTTP or transport failures.
 
+        The whole send (waiting for a slot, every attempt, the pauses between
+        them) ends at ``deadline`` seconds (default ``settings.deadline``).
+
         ``retry_safe`` lets a non-idempotent request (POST) be repeated after
         an outcome-unknown failure; only callers that made it safe (an
         idempotency key, a durable outbox that checks first) may set it.
@@ -184,8 +192,16 @@ class HelpdeskHttp:
                 self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
                 began = time.monotonic()
                 try:
-                    response = await self.client.send(request, stream=True)
-                    await self._read_bounded(response)
+                    # the deadline bounds each attempt too: read timeouts alone let a trickling server
+                    # hold the request (and a slot) far past the ring
+                    async with asyncio.timeout(max(0.0, limit - began)):
+                        response = await self.client.send(request, stream=True)
+                        await self._read_bounded(response)
+                except TimeoutError:
+                    if response is not None:
+                        await response.aclose()
+                    error = DeadlineExceeded(f"no complete answer within the deadline of {limit - start:g}s")
+                    response = None
                 except ResponseTooLarge as exc:
                     error = exc
                     response = None
@@ -256,6 +272,7 @@ class HelpdeskHttp:
             httpx.WriteTimeout: "write timeout",
             httpx.PoolTimeout: "timed out waiting for a connection",
             httpx.ConnectError: "cannot connect",
+            DeadlineExceeded: "deadline",
         }.get(type(error), type(error).__name__)
         detail = str(error)
         return self.redactor.text(f"{kind}: {detail}" if detail else kind)

@@ -29,6 +29,12 @@ MAX_CONCURRENT_RANGE = (1, 50)
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
+# A value printed inside a percent-encoded JSON string of a URL (``%22{{UrlEncode .Phone}}%22``):
+# URL encoding does not escape it for JSON, so a " or \ in it breaks the helpdesk's JSON.
+JSON_STRING_IN_URL = re.compile(r"%22(?:[^%{]|%(?!22))*?\{\{-?\s*(?:UrlEncode\s+|urlquery\s+)?\.([A-Za-z_]\w*)\s*-?\}\}"
+                                r"(?:[^%{]|%(?!22))*?%22", re.IGNORECASE)
+FREE_TEXT_VARIABLES = frozenset({"Phone", "CallerNumber", "SearchValue", "CallerDisplayName", "DisplayName",
+                                 "FirstName", "LastName", "Subject", "Description"})
 CONTACT_SCENARIOS = (CONTACT_MATCH, CONTACT_SEARCH)
 
 _FLAGS = ("EnableSubject", "EnableDescription", "EnablePlayCallRecording", "PlayCallRecording", "NeedSyncContact")
@@ -477,6 +483,13 @@ class Linter:
                 req.ref].get("URLFormat") is not None else None), "missing-url"))
         else:
             self.check_text(_Text(req.ref, "URLFormat", req.url, "URL", sc.id), names, url=True)
+            for m in JSON_STRING_IN_URL.finditer(req.url):
+                if m.group(1) in FREE_TEXT_VARIABLES:
+                    self.add(warning(f"{{{{.{m.group(1)}}}}} is printed inside a JSON string of the URL (%22...%22): "
+                                     "URL encoding does not escape it for JSON, so a \" or \\ in it breaks the "
+                                     f"request; write {{{{UrlEncode (printf \"%q\" .{m.group(1)})}}}} without the %22 "
+                                     "quotes", self.at_value(_Text(req.ref, "URLFormat", req.url, "URL", sc.id),
+                                                             m.start(1) - 1), "json-in-url"))
         body = req.body_parameter
         json_declared = self._json_content_type(req)
         for p in req.parameters:

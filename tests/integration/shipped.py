@@ -1,7 +1,7 @@
 """Read a shipped template and build the HTTP requests it describes, for the integration tests.
 
 This is deliberately tiny and strict: it renders only the Go-template constructs the shipped
-templates use (``{{.x}}``, ``{{UrlEncode .x}}``, ``{{TimeFormat .x "layout" "1"}}``,
+templates use (``{{.x}}``, ``{{UrlEncode .x}}``, ``{{UrlEncode (printf "%q" .x)}}``, ``{{TimeFormat .x "layout" "1"}}``,
 ``{{if .x}}…{{else if .y}}…{{else}}…{{end}}``) and evaluates only the GJSON forms they use
 (``a.b``, ``a.#.b``, ``a.#(k%"glob").b``, ``x|!"literal"``). Anything else raises, so a
 template edit that needs the real engine shows up as a failing test, not a silent pass.
@@ -184,6 +184,9 @@ def _evaluate(action: str, variables: dict[str, Any]) -> str:
         return value(words[0])
     if words[0] == "UrlEncode" and len(words) == 2:
         return quote(value(words[1]), safe="-_.~")
+    if words[:3] == ["UrlEncode", "(printf", '"%q"'] and len(words) == 4 and words[3].endswith(")"):
+        # a JSON string literal inside a URL (Go's %q for the printable text these tests use)
+        return quote(json.dumps(value(words[3][:-1]), ensure_ascii=False), safe="-_.~")
     if words[0] == "TimeFormat" and len(words) == 4 and value(words[3]) == "1":
         return _time_format(int(value(words[1]) or 0), value(words[2]))
     raise ValueError(f"unsupported action {{{{{action}}}}}")
