@@ -8,7 +8,7 @@ import pytest
 
 from engine.config import SECTIONS, ConfigError, load_config
 from engine.flows import PickPolicy
-from engine.http import HttpSettings
+from engine.http import DEFAULT_MAX_CONCURRENT, HttpSettings
 from engine.integration import Integration, IntegrationSettings
 from engine.numbers import NumberPlan, number_variants
 from engine.outbox import BackoffPolicy
@@ -58,7 +58,7 @@ async def test_settings_reach_the_integration(env, tmp_path):
     minimal = load_template(DATA / "templates" / "minimal-basic.xml")  # no MaxConcurrentRequest
     async with Integration(minimal, {"api_key": "k-123"}, config.integration_settings(minimal)) as integration:
         assert integration.http.settings.read_timeout == 7.0
-        assert integration.http.settings.max_concurrent == HttpSettings().max_concurrent
+        assert integration.http.settings.max_concurrent == DEFAULT_MAX_CONCURRENT  # no limit anywhere: the default
 
     config = load_config(path, env={**env, "DESKLINE_HTTP__MAX_CONCURRENT": "2"})
     assert config.integration_settings(template).http.max_concurrent == 2  # the operator's limit wins
