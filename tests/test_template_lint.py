@@ -66,6 +66,14 @@ def test_xml_errors_become_one_located_finding(tmp_path):
     assert str(f).startswith(f"{bad}:2:")
 
 
+def test_whole_file_finding_prints_no_line_zero(tmp_path):
+    big = tmp_path / "big.xml"
+    big.write_bytes(b"<Information>" + b" " * (1 << 20) + b"</Information>")
+    [f] = lint_file(big)
+    assert (f.code, f.location.line) == ("xml-size", 0)
+    assert str(f).startswith(f"{big}: error: file is ")
+
+
 def test_missing_required_sections():
     text = edit('<Scenario Id="AuthMethod" Type="AUTH">', '<Scenario Id="AuthMethodX" Type="AUTH">')
     text = text.replace('Id="SyncContactAuto"', 'Id="Other1"').replace('Id="SearchContact"', 'Id="Other2"')

@@ -364,6 +364,9 @@ def _syntax_error(exc: etree.XMLSyntaxError, log, text: str, file: str) -> Templ
     message = (first.message if first else str(exc)).strip()
     lines = text.splitlines()
     element = _element_before(text, line, col)
+    if "excessive depth" in message.lower():  # libxml2's own limit (256) is reached before deskline's
+        return template_error("xml-depth", f"elements are nested more than {MAX_DEPTH} levels deep",
+                              Location(file, line, col, element), caret_excerpt(text, line, col) if line else "")
     if 1 <= line <= len(lines):
         raw = _raw_quote(lines[line - 1])
         if raw is not None and ("attribute" in message.lower() or "start tag" in message.lower()
