@@ -426,3 +426,24 @@ def test_shipped_templates_lint_without_errors_and_round_trip(path, tmp_path):
     template = load_template(path)
     template.save(tmp_path / "t.xml")
     assert (tmp_path / "t.xml").read_bytes() == path.read_bytes()
+
+
+def test_an_empty_path_does_not_satisfy_a_required_mapping():
+    """``Path=""`` means "field not provided" (community templates use it), so it maps nothing."""
+    assert "missing-mapping" not in codes(lint_text(FULL_TEXT))
+    text = edit('<Output Name="FirstName" Path="orgs.#.name" />', '<Output Name="FirstName" Path="" />')
+    [f] = [f for f in lint_text(text) if f.code == "missing-mapping"]
+    assert f.severity is Severity.ERROR and "FirstName" in f.message
+    text = edit('<Output Name="UserUniqueId" Path="users.#.id" />', '<Output Name="UserUniqueId" Path="  " />')
+    [f] = [f for f in lint_text(text) if f.code == "missing-mapping"]
+    assert f.severity is Severity.ERROR and "UserUniqueId" in f.message
+    text = edit('<Output Name="TicketId" Path="ticket.id" />', '<Output Name="TicketId" Path="" />')
+    [f] = [f for f in lint_text(text) if f.code == "missing-mapping"]
+    assert "TicketId" in f.message
+
+
+def test_sample_rendering_failure_points_at_the_failing_action():
+    text = edit('URLFormat="https://{{.domain}}/api/calls"', 'URLFormat="https://{{.domain}}/api/calls/{{len 3}}"')
+    [f] = [f for f in lint_text(text) if f.code == "render-failed"]
+    assert "len of type int" in f.message and f.location.field.endswith("@URLFormat")
+    assert (f.location.line, f.location.col) == (line_of(text, "{{len 3}}"), col_of(text, "{{len 3}}", 2))
