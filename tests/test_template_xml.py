@@ -299,3 +299,11 @@ def test_adding_an_element_anywhere():
     assert [r.name for r in edited.scenario("Common").requests] == ["GetPhones", "More"]
     assert _changed_lines(t.to_bytes(), edited.to_bytes()) == [
         '+        <Request Name="More" Method="GET" URLFormat="https://x/" />']
+
+
+def test_endless_file_that_reports_size_zero_is_refused_not_read_whole():
+    """/dev/zero (like a pipe or a /proc file) has st_size 0: the size limit must hold while reading."""
+    with pytest.raises(TemplateError) as exc:
+        load_template("/dev/zero")
+    assert exc.value.code == "xml-size" and "1 MiB" in exc.value.message
+    assert exc.value.location.file == "/dev/zero"
