@@ -195,6 +195,36 @@ def test_recursive_template_within_the_depth_limit():
     assert render(tpl, {"l": list(range(30))}) == "".join(str(i) for i in range(30))
 
 
+@pytest.mark.parametrize("opening, closing", [
+    ("{{if 1}}", "{{end}}"), ("{{range .l}}", "{{end}}"), ("{{with 1}}", "{{end}}"), ("(", ")"),
+    ('{{block "b" 1}}', "{{end}}"), ("{{else if 0}}", ""),
+])
+def test_absurd_nesting_is_a_located_syntax_error_not_a_recursion_error(opening, closing):
+    """3000 levels used to raise RecursionError from the recursive parser; now a located parse error."""
+    n = 3000
+    if opening == "(":
+        text = "{{" + "(" * n + "1" + ")" * n + "}}"
+    elif opening.startswith("{{else"):
+        text = "{{if 0}}" + opening * n + "{{end}}"
+    else:
+        text = opening * n + "x" + closing * n
+    with pytest.raises(TemplateSyntaxError, match="nest more than 100 levels deep") as exc:
+        compile_template(text, "deep")
+    # the error points at the opener of level 101 (the {{if}} counts as level 1 of an else-if chain)
+    if opening == "(":
+        offset = len("{{") + 100
+    elif opening.startswith("{{else"):
+        offset = len("{{if 0}}") + 99 * len(opening)
+    else:
+        offset = 100 * len(opening)
+    assert (exc.value.location.file, exc.value.location.line, exc.value.location.col) == ("deep", 1, offset + 1)
+
+
+def test_nesting_up_to_the_limit_still_renders():
+    assert render("{{if 1}}" * 100 + "{{.a}}" + "{{end}}" * 100, {"a": 7}) == "7"
+    assert render("{{" + "(" * 99 + "len .s" + ")" * 99 + "}}", {"s": "abc"}) == "3"
+
+
 _PIECES = ["{{", "}}", "{{-", "-}}", " ", ".", ".a", ".b.c", "$", "$x", ":=", "=", "|", "(", ")", "if", "else",
            "end", "range", "with", "define", "template", "break", "continue", '"s"', "'q'", "`r`", "1", "-2",
            "1.5", "1+2i", "nil", "true", "and", "eq", "len", "index", "slice", "printf", '"%d %v"', "html",
