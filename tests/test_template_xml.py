@@ -307,3 +307,19 @@ def test_endless_file_that_reports_size_zero_is_refused_not_read_whole():
         load_template("/dev/zero")
     assert exc.value.code == "xml-size" and "1 MiB" in exc.value.message
     assert exc.value.location.file == "/dev/zero"
+
+
+def test_namespaced_unknown_elements_are_kept_like_any_unknown_element():
+    """A prefixed element used to fail with "cannot map the XML source" (lxml says {uri}Foo, the source x:Foo)."""
+    data = (b'<Information xmlns:x="urn:x" Name="n">\n  <!-- c -->\n  <x:Foo x:a="1"/>\n'
+            b'  <Scenarios/>\n</Information>')
+    template = parse_template(data, "ns.xml")
+    assert [e.tag for e in template.document.elements] == ["Information", "x:Foo", "Scenarios"]
+    assert template.to_bytes() == data
+    assert template.with_attribute(0, "Name", "m").to_bytes() == data.replace(b'Name="n"', b'Name="m"')
+
+
+def test_undeclared_namespace_prefix_is_a_located_error():
+    err = _refusal(b'<Information>\n  <x:Foo a="1"/>\n</Information>')
+    assert err.code == "xml-syntax" and "Namespace prefix x" in err.message
+    assert (err.location.line, err.location.field) == (2, "x:Foo")

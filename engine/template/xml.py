@@ -429,7 +429,9 @@ def parse_source(data: bytes, file: str = "") -> SourceDocument:
     except _ScanError as exc:  # should not happen for documents lxml accepted
         raise template_error("xml-internal", f"cannot map the XML source ({exc})", Location(file, 0, 0, "")) from None
     nodes = [el for el in root.iter() if isinstance(el.tag, str)]
-    if len(nodes) != len(elements) or any(_local(n.tag) != _local(e.tag) for n, e in zip(nodes, elements)):
+    # lxml names elements {uri}local, the source prefix:local
+    if len(nodes) != len(elements) or any(_local(n.tag) != e.tag.rsplit(":", 1)[-1]
+                                          for n, e in zip(nodes, elements)):
         raise template_error("xml-internal", "cannot map the XML source to its elements", Location(file, 0, 0, ""))
     for el in elements:
         if el.depth >= MAX_DEPTH:
