@@ -225,6 +225,27 @@ def test_nesting_up_to_the_limit_still_renders():
     assert render("{{" + "(" * 99 + "len .s" + ")" * 99 + "}}", {"s": "abc"}) == "3"
 
 
+@pytest.mark.parametrize("text, data, message", [
+    ("{{range 100000000}}x{{end}}", {}, "too much work"),  # Go would write 100 MB
+    ("{{range 1000}}{{range 1000}}{{end}}{{end}}", {}, "too much work"),
+    ('{{define "r"}}{{if .}}{{template "r" (slice . 1)}}{{template "r" (slice . 1)}}{{end}}{{end}}'
+     '{{template "r" .l}}', {"l": list(range(40))}, "too much work"),  # 2^40 calls
+    ("{{range 2000}}{{$.big}}{{end}}", {"big": "x" * 10_000}, "output is larger than 8 MiB"),
+    ('{{$x := "ab"}}{{range 40}}{{$x = print $x $x}}{{end}}', {}, "result is longer than 8 MiB"),
+])
+def test_hostile_templates_hit_the_render_bounds_quickly(text, data, message):
+    """A template from an imported file cannot hang the console or eat the memory."""
+    with pytest.raises(TemplateExecError, match=message) as exc:
+        render(text, data)
+    assert exc.value.location.line == 1 and exc.value.location.col > 1
+
+
+def test_render_bounds_leave_real_work_alone():
+    rows = [{"id": i, "name": f"n{i}"} for i in range(20_000)]
+    out = render('{{range .rows}}{{.id}}:{{.name}},{{end}}', {"rows": rows})
+    assert out.count(",") == 20_000 and out.startswith("0:n0,1:n1,")
+
+
 _PIECES = ["{{", "}}", "{{-", "-}}", " ", ".", ".a", ".b.c", "$", "$x", ":=", "=", "|", "(", ")", "if", "else",
            "end", "range", "with", "define", "template", "break", "continue", '"s"', "'q'", "`r`", "1", "-2",
            "1.5", "1+2i", "nil", "true", "and", "eq", "len", "index", "slice", "printf", '"%d %v"', "html",

@@ -75,7 +75,7 @@ class CompiledTemplate:
                 raise ValueError(f"unknown context {context!r}; expected one of {', '.join(CONTEXTS)}")
             trees = self._closures(context)
         out: list[str] = []
-        st = State(out.append, trees, self.missingkey, tz, self.name)
+        st = State(out.append, trees, self.missingkey, tz, self.name, out)
         dot = MISSING if data is None else data
         st.vars = [["$", dot]]
         root = trees.get(self.name)
