@@ -447,3 +447,17 @@ def test_sample_rendering_failure_points_at_the_failing_action():
     [f] = [f for f in lint_text(text) if f.code == "render-failed"]
     assert "len of type int" in f.message and f.location.field.endswith("@URLFormat")
     assert (f.location.line, f.location.col) == (line_of(text, "{{len 3}}"), col_of(text, "{{len 3}}", 2))
+
+
+def test_line_break_written_in_a_header_value_is_an_error_at_its_position():
+    assert "header-line-break" not in codes(lint_text(FULL_TEXT))
+    text = edit('Value="{{.region}}"', 'Value="{{.region}}&#13;&#10;X-Injected: 1"')
+    text = edit('Name="Accept" Type="Header" Value="application/json"',
+                'Name="Accept" Type="Header" Value="application/json&#10;"', text)
+    found = sorted((f for f in lint_text(text) if f.code == "header-line-break"), key=lambda f: f.location.line)
+    assert [f.severity for f in found] == [Severity.ERROR, Severity.ERROR]
+    assert found[0].location.field.endswith("Parameter[Accept]@Value")
+    assert (found[0].location.line, found[0].location.col) == (line_of(text, "json&#10;"), col_of(text, "&#10;"))
+    assert (found[1].location.line, found[1].location.col) == (line_of(text, "&#13;"), col_of(text, "&#13;"))
+    # a line break inside an action is template syntax, not header text
+    assert "header-line-break" not in codes(lint_text(edit('Value="{{.region}}"', 'Value="{{.region&#10;}}"')))

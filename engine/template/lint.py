@@ -336,6 +336,7 @@ class Linter:
                 self.add(error(f"header name {p.name!r} is not a valid HTTP header name", self.at(p.ref, "Name"),
                                "invalid-name"))
             self.check_text(_Text(p.ref, "Value", p.value or "", f"header {p.name}", AUTH), auth_vars)
+            self.check_header_text(p)
         for p in sc.parameters:
             if p.father == "TokenErrorMap" and p.type and p.type != "TokenInvalid":
                 self.add(warning(f"TokenErrorMap entry of Type {p.type!r}; only TokenInvalid is known",
@@ -504,6 +505,8 @@ class Linter:
                 elif kind == "header" and not HEADER_NAME.match(p.name):
                     self.add(error(f"header name {p.name!r} is not a valid HTTP header name", self.at(p.ref, "Name"),
                                    "invalid-name"))
+                if kind == "header":
+                    self.check_header_text(p)
                 self.check_text(_Text(p.ref, "Value", p.value or "", f"{kind} {p.name}", sc.id), names)
             else:
                 self.add(warning(f"request parameter {p.name!r} has Type={p.type!r}; expected Body, Header or "
@@ -623,6 +626,16 @@ class Linter:
             self._check_url(text, rendered, has_template)
         if json_body and rendered.strip():
             self._check_json(text, rendered, json_body)
+
+    def check_header_text(self, p: Parameter) -> None:
+        """A line break written in a header value would end the header (header injection)."""
+        value = p.value or ""
+        literal = re.sub(r"\{\{.*?\}\}", lambda m: " " * len(m.group()), value, flags=re.S)
+        m = re.search(r"[\r\n]", literal)
+        if m:
+            self.add(error(f"header {p.name!r}: the value contains a line break (CR/LF), which would end the header",
+                           self.at_value(_Text(p.ref, "Value", value, f"header {p.name}", ""), m.start()),
+                           "header-line-break"))
 
     def _check_url(self, text: _Text, rendered: str, has_template: bool) -> None:
         rendered = rendered.strip()
