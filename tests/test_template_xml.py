@@ -181,6 +181,13 @@ def test_doctype_text_inside_a_comment_is_harmless():
     assert t.general.name == "x"
 
 
+def test_doctype_text_inside_cdata_is_harmless_but_a_real_one_still_refused():
+    data = b"<Information Name='x'>\n  <Note><![CDATA[ write <!DOCTYPE x> ]]></Note>\n</Information>"
+    assert parse_template(data).to_bytes() == data
+    err = _refusal(b"<!DOCTYPE x [<!ENTITY e 'v'>]>\n<Information Name='&e;'><![CDATA[ ]]></Information>")
+    assert err.code == "xml-dtd" and err.location.line == 1
+
+
 def test_oversized_file_is_refused_before_parsing(tmp_path):
     big = tmp_path / "big.xml"
     big.write_bytes(b"<Information>" + b" " * MAX_BYTES + b"</Information>")

@@ -408,7 +408,8 @@ def parse_source(data: bytes, file: str = "") -> SourceDocument:
         raise template_error("xml-encoding", f"the file is not valid {encoding}: byte 0x{body[exc.start]:02x} cannot be decoded",
                             Location(file, line, col, ""))
     lines = LineIndex(text)
-    uncommented = re.sub(r"<!--.*?-->", lambda m: " " * len(m.group()), text, flags=re.S)
+    # comments and CDATA sections may mention <!DOCTYPE as text
+    uncommented = re.sub(r"<!--.*?-->|<!\[CDATA\[.*?\]\]>", lambda m: " " * len(m.group()), text, flags=re.S)
     doctype = re.search(r"<!DOCTYPE|<!ENTITY", uncommented)
     parser = _make_parser()
     try:
