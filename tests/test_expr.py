@@ -263,7 +263,7 @@ def test_any_input_gives_output_or_a_located_error(text, dialect):
     except TemplateSyntaxError as e:
         assert e.location.line >= 1 and e.excerpt
         return
-    for context in ("text", "json", "url", "header", "gjson"):
+    for context in ("text", "json", "url", "header", "gjson", "form"):
         try:
             assert isinstance(tpl.render(data, context=context), str)
         except TemplateExecError as e:
