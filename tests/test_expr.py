@@ -195,6 +195,57 @@ def test_recursive_template_within_the_depth_limit():
     assert render(tpl, {"l": list(range(30))}) == "".join(str(i) for i in range(30))
 
 
+@pytest.mark.parametrize("opening, closing", [
+    ("{{if 1}}", "{{end}}"), ("{{range .l}}", "{{end}}"), ("{{with 1}}", "{{end}}"), ("(", ")"),
+    ('{{block "b" 1}}', "{{end}}"), ("{{else if 0}}", ""),
+])
+def test_absurd_nesting_is_a_located_syntax_error_not_a_recursion_error(opening, closing):
+    """3000 levels used to raise RecursionError from the recursive parser; now a located parse error."""
+    n = 3000
+    if opening == "(":
+        text = "{{" + "(" * n + "1" + ")" * n + "}}"
+    elif opening.startswith("{{else"):
+        text = "{{if 0}}" + opening * n + "{{end}}"
+    else:
+        text = opening * n + "x" + closing * n
+    with pytest.raises(TemplateSyntaxError, match="nest more than 100 levels deep") as exc:
+        compile_template(text, "deep")
+    # the error points at the opener of level 101 (the {{if}} counts as level 1 of an else-if chain)
+    if opening == "(":
+        offset = len("{{") + 100
+    elif opening.startswith("{{else"):
+        offset = len("{{if 0}}") + 99 * len(opening)
+    else:
+        offset = 100 * len(opening)
+    assert (exc.value.location.file, exc.value.location.line, exc.value.location.col) == ("deep", 1, offset + 1)
+
+
+def test_nesting_up_to_the_limit_still_renders():
+    assert render("{{if 1}}" * 100 + "{{.a}}" + "{{end}}" * 100, {"a": 7}) == "7"
+    assert render("{{" + "(" * 99 + "len .s" + ")" * 99 + "}}", {"s": "abc"}) == "3"
+
+
+@pytest.mark.parametrize("text, data, message", [
+    ("{{range 100000000}}x{{end}}", {}, "too much work"),  # Go would write 100 MB
+    ("{{range 1000}}{{range 1000}}{{end}}{{end}}", {}, "too much work"),
+    ('{{define "r"}}{{if .}}{{template "r" (slice . 1)}}{{template "r" (slice . 1)}}{{end}}{{end}}'
+     '{{template "r" .l}}', {"l": list(range(40))}, "too much work"),  # 2^40 calls
+    ("{{range 2000}}{{$.big}}{{end}}", {"big": "x" * 10_000}, "output is larger than 8 MiB"),
+    ('{{$x := "ab"}}{{range 40}}{{$x = print $x $x}}{{end}}', {}, "result is longer than 8 MiB"),
+])
+def test_hostile_templates_hit_the_render_bounds_quickly(text, data, message):
+    """A template from an imported file cannot hang the console or eat the memory."""
+    with pytest.raises(TemplateExecError, match=message) as exc:
+        render(text, data)
+    assert exc.value.location.line == 1 and exc.value.location.col > 1
+
+
+def test_render_bounds_leave_real_work_alone():
+    rows = [{"id": i, "name": f"n{i}"} for i in range(20_000)]
+    out = render('{{range .rows}}{{.id}}:{{.name}},{{end}}', {"rows": rows})
+    assert out.count(",") == 20_000 and out.startswith("0:n0,1:n1,")
+
+
 _PIECES = ["{{", "}}", "{{-", "-}}", " ", ".", ".a", ".b.c", "$", "$x", ":=", "=", "|", "(", ")", "if", "else",
            "end", "range", "with", "define", "template", "break", "continue", '"s"', "'q'", "`r`", "1", "-2",
            "1.5", "1+2i", "nil", "true", "and", "eq", "len", "index", "slice", "printf", '"%d %v"', "html",
@@ -212,7 +263,7 @@ def test_any_input_gives_output_or_a_located_error(text, dialect):
     except TemplateSyntaxError as e:
         assert e.location.line >= 1 and e.excerpt
         return
-    for context in ("text", "json", "url", "header", "gjson"):
+    for context in ("text", "json", "url", "header", "gjson", "form"):
         try:
             assert isinstance(tpl.render(data, context=context), str)
         except TemplateExecError as e:

@@ -59,3 +59,21 @@ def test_render_vars_must_be_an_object(tmp_path, capsys):
 def test_render_exec_error(capsys):
     assert main(["render", "{{ToMillis 'soon'}}"]) == 1
     assert "error calling ToMillis" in capsys.readouterr().err
+
+
+def test_render_files_that_are_not_utf8_get_a_located_error(tmp_path, capsys):
+    t = tmp_path / "latin1.tpl"
+    t.write_bytes(b"ok line\nCaf\xe9 {{.a}}")
+    assert main(["render", str(t)]) == 1
+    assert capsys.readouterr().err.startswith(f"error: {t}:2:4: not UTF-8 text: byte 0xe9")
+    v = tmp_path / "vars.json"
+    v.write_bytes(b'{"a": "\xff"}')
+    assert main(["render", "{{.a}}", "--vars", str(v)]) == 1
+    assert capsys.readouterr().err.startswith(f"error: {v}:1:8: not UTF-8 text: byte 0xff")
+
+
+def test_render_vars_nested_absurdly_deep_is_an_error_not_a_crash(tmp_path, capsys):
+    v = tmp_path / "deep.json"
+    v.write_text("[" * 100_000 + "]" * 100_000)
+    assert main(["render", "x", "--vars", str(v)]) == 1
+    assert "nests too deeply" in capsys.readouterr().err

@@ -140,3 +140,14 @@ def test_text_context_escapes_nothing():
 def test_go_dialect_escapes_too():
     tpl = compile_template('{"a": "{{.v}}"}', dialect="go")
     assert json.loads(tpl.render({"v": 'x"\n'}, context="json")) == {"a": 'x"\n'}
+
+
+@pytest.mark.parametrize("v", HOSTILE + ["a&admin=1", "x=y", "+4930 123", "50%"])
+def test_form_body_values_cannot_add_fields(v):
+    out = render("subject={{.v}}&phone={{.v}}&fixed=1", {"v": v}, context="form")
+    assert parse_qs(out, keep_blank_values=True, strict_parsing=bool(v)) == (
+        {"subject": [v], "phone": [v], "fixed": ["1"]} if v else {"subject": [""], "phone": [""], "fixed": ["1"]})
+
+
+def test_form_body_keeps_already_encoded_and_raw_values():
+    assert render("a={{UrlEncode .v}}&b={{raw .v}}", {"v": "x y&z"}, context="form") == "a=x%20y%26z&b=x y&z"

@@ -663,3 +663,24 @@ async def test_an_unconnected_oauth2_integration_names_the_request_in_the_templa
     assert len(found.errors) == 2  # one per contact type
     assert all(e.location.file == "scripted.xml" and e.location.line > 0 for e in found.errors)
     assert "request 'Contacts' cannot be authorised: not connected" in str(found.errors[0])
+
+
+async def test_form_encoded_bodies_encode_every_value():
+    """A caller name with '&' or '=' cannot add a field to an x-www-form-urlencoded body."""
+    xml = template(ORDERED.replace(
+        '<Parameter Name="Data" Type="Body" Value="{&quot;subject&quot;:&quot;{{.Subject}}&quot;,'
+        '&quot;status&quot;:&quot;{{.Call_Status}}&quot;}" />',
+        '<Parameter Name="Content-Type" Type="Header" Value="application/x-www-form-urlencoded" />'
+        '<Parameter Name="Data" Type="Body" Value="subject={{.Subject}}&amp;status={{.Call_Status}}" />'))
+    sent = []
+
+    def create(request):
+        sent.append(parse_qs(request.content.decode(), keep_blank_values=True))
+        return httpx.Response(201, json={"ticket": {"id": 1}})
+
+    helpdesk = Helpdesk({("POST", "/tickets"): create, ("PATCH", "/tickets/1"): lambda r: httpx.Response(200)})
+    async with connect(xml, helpdesk) as hd:
+        result = await hd.ticket_after_call(hd.new_call(CallInfo("+1 555", "1", status="Answered")),
+                                            subject="Tom & Jerry=friends&admin=1")
+    assert result.ok, result.error
+    assert sent == [{"subject": ["Tom & Jerry=friends&admin=1"], "status": ["Answered"]}]

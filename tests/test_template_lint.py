@@ -66,6 +66,14 @@ def test_xml_errors_become_one_located_finding(tmp_path):
     assert str(f).startswith(f"{bad}:2:")
 
 
+def test_whole_file_finding_prints_no_line_zero(tmp_path):
+    big = tmp_path / "big.xml"
+    big.write_bytes(b"<Information>" + b" " * (1 << 20) + b"</Information>")
+    [f] = lint_file(big)
+    assert (f.code, f.location.line) == ("xml-size", 0)
+    assert str(f).startswith(f"{big}: error: file is ")
+
+
 def test_missing_required_sections():
     text = edit('<Scenario Id="AuthMethod" Type="AUTH">', '<Scenario Id="AuthMethodX" Type="AUTH">')
     text = text.replace('Id="SyncContactAuto"', 'Id="Other1"').replace('Id="SearchContact"', 'Id="Other2"')
@@ -432,3 +440,38 @@ def test_free_text_inside_a_json_string_of_the_url_is_flagged():
     assert (f.location.line, f.location.field) == (line, "Scenario[SearchContact]/Request[Contacts]@URLFormat")
     assert broken.splitlines()[line - 1][f.location.col - 1:].startswith(".SearchValue}}")
     assert [f for f in lint_text(shipped) if f.code == "json-in-url"] == []  # fixed form and agent_domain: quiet
+
+
+def test_an_empty_path_does_not_satisfy_a_required_mapping():
+    """``Path=""`` means "field not provided" (community templates use it), so it maps nothing."""
+    assert "missing-mapping" not in codes(lint_text(FULL_TEXT))
+    text = edit('<Output Name="FirstName" Path="orgs.#.name" />', '<Output Name="FirstName" Path="" />')
+    [f] = [f for f in lint_text(text) if f.code == "missing-mapping"]
+    assert f.severity is Severity.ERROR and "FirstName" in f.message
+    text = edit('<Output Name="UserUniqueId" Path="users.#.id" />', '<Output Name="UserUniqueId" Path="  " />')
+    [f] = [f for f in lint_text(text) if f.code == "missing-mapping"]
+    assert f.severity is Severity.ERROR and "UserUniqueId" in f.message
+    text = edit('<Output Name="TicketId" Path="ticket.id" />', '<Output Name="TicketId" Path="" />')
+    [f] = [f for f in lint_text(text) if f.code == "missing-mapping"]
+    assert "TicketId" in f.message
+
+
+def test_sample_rendering_failure_points_at_the_failing_action():
+    text = edit('URLFormat="https://{{.domain}}/api/calls"', 'URLFormat="https://{{.domain}}/api/calls/{{len 3}}"')
+    [f] = [f for f in lint_text(text) if f.code == "render-failed"]
+    assert "len of type int" in f.message and f.location.field.endswith("@URLFormat")
+    assert (f.location.line, f.location.col) == (line_of(text, "{{len 3}}"), col_of(text, "{{len 3}}", 2))
+
+
+def test_line_break_written_in_a_header_value_is_an_error_at_its_position():
+    assert "header-line-break" not in codes(lint_text(FULL_TEXT))
+    text = edit('Value="{{.region}}"', 'Value="{{.region}}&#13;&#10;X-Injected: 1"')
+    text = edit('Name="Accept" Type="Header" Value="application/json"',
+                'Name="Accept" Type="Header" Value="application/json&#10;"', text)
+    found = sorted((f for f in lint_text(text) if f.code == "header-line-break"), key=lambda f: f.location.line)
+    assert [f.severity for f in found] == [Severity.ERROR, Severity.ERROR]
+    assert found[0].location.field.endswith("Parameter[Accept]@Value")
+    assert (found[0].location.line, found[0].location.col) == (line_of(text, "json&#10;"), col_of(text, "&#10;"))
+    assert (found[1].location.line, found[1].location.col) == (line_of(text, "&#13;"), col_of(text, "&#13;"))
+    # a line break inside an action is template syntax, not header text
+    assert "header-line-break" not in codes(lint_text(edit('Value="{{.region}}"', 'Value="{{.region&#10;}}"')))

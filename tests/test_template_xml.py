@@ -181,6 +181,13 @@ def test_doctype_text_inside_a_comment_is_harmless():
     assert t.general.name == "x"
 
 
+def test_doctype_text_inside_cdata_is_harmless_but_a_real_one_still_refused():
+    data = b"<Information Name='x'>\n  <Note><![CDATA[ write <!DOCTYPE x> ]]></Note>\n</Information>"
+    assert parse_template(data).to_bytes() == data
+    err = _refusal(b"<!DOCTYPE x [<!ENTITY e 'v'>]>\n<Information Name='&e;'><![CDATA[ ]]></Information>")
+    assert err.code == "xml-dtd" and err.location.line == 1
+
+
 def test_oversized_file_is_refused_before_parsing(tmp_path):
     big = tmp_path / "big.xml"
     big.write_bytes(b"<Information>" + b" " * MAX_BYTES + b"</Information>")
@@ -201,8 +208,10 @@ def test_too_deep_nesting_is_refused_with_the_element_location():
 def test_absurd_nesting_is_refused_not_crashed():
     data = b"<a>" * 100_000 + b"</a>" * 100_000
     err = _refusal(data)
-    assert err.code in ("xml-syntax", "xml-depth")
-    assert err.location.line == 1
+    # libxml2's own limit (256) trips first; the message is still deskline's, not "use XML_PARSE_HUGE"
+    assert err.code == "xml-depth"
+    assert err.message == f"elements are nested more than {MAX_DEPTH} levels deep"
+    assert err.location.line == 1 and err.location.field == "a"
 
 
 def test_raw_quote_in_attribute_suggests_quot_at_the_right_column():
@@ -297,3 +306,27 @@ def test_adding_an_element_anywhere():
     assert [r.name for r in edited.scenario("Common").requests] == ["GetPhones", "More"]
     assert _changed_lines(t.to_bytes(), edited.to_bytes()) == [
         '+        <Request Name="More" Method="GET" URLFormat="https://x/" />']
+
+
+def test_endless_file_that_reports_size_zero_is_refused_not_read_whole():
+    """/dev/zero (like a pipe or a /proc file) has st_size 0: the size limit must hold while reading."""
+    with pytest.raises(TemplateError) as exc:
+        load_template("/dev/zero")
+    assert exc.value.code == "xml-size" and "1 MiB" in exc.value.message
+    assert exc.value.location.file == "/dev/zero"
+
+
+def test_namespaced_unknown_elements_are_kept_like_any_unknown_element():
+    """A prefixed element used to fail with "cannot map the XML source" (lxml says {uri}Foo, the source x:Foo)."""
+    data = (b'<Information xmlns:x="urn:x" Name="n">\n  <!-- c -->\n  <x:Foo x:a="1"/>\n'
+            b'  <Scenarios/>\n</Information>')
+    template = parse_template(data, "ns.xml")
+    assert [e.tag for e in template.document.elements] == ["Information", "x:Foo", "Scenarios"]
+    assert template.to_bytes() == data
+    assert template.with_attribute(0, "Name", "m").to_bytes() == data.replace(b'Name="n"', b'Name="m"')
+
+
+def test_undeclared_namespace_prefix_is_a_located_error():
+    err = _refusal(b'<Information>\n  <x:Foo a="1"/>\n</Information>')
+    assert err.code == "xml-syntax" and "Namespace prefix x" in err.message
+    assert (err.location.line, err.location.field) == (2, "x:Foo")

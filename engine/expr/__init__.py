@@ -49,7 +49,7 @@ from .values import MISSING, SafeString
 PBX_FUNCTIONS: tuple[str, ...] = ("TimeFormat", "ToMillis", "Capitalize", "UrlEncode")
 """The PBX's documented template functions (``raw`` is deskline's extension)."""
 
-CONTEXTS: tuple[str, ...] = ("text", "json", "url", "header", "gjson")
+CONTEXTS: tuple[str, ...] = ("text", "json", "url", "header", "gjson", "form")
 
 
 def render(text: str, data=None, *, context: str = "text", name: str = "tpl", tz=None) -> str:

@@ -21,6 +21,12 @@ from .values import MISSING, format_value, go_type_name, is_true, sorted_keys
 
 NOFINAL = object()
 MAX_TEMPLATE_DEPTH = 200
+# Bounds on one render, so a hostile template cannot hang the console or eat the memory (Go has
+# none): range iterations plus template calls, characters written, and the length of a string a
+# function returns (print/printf/urlquery... in a loop can double a value each time).
+MAX_STEPS = 200_000
+MAX_OUTPUT = 8 * 1024 * 1024
+_CHECK_MASK = 63  # the output size is looked at every 64 steps
 
 
 class ExecFailure(Exception):
@@ -48,10 +54,15 @@ _CONTINUE = _Continue()
 class State:
     """Everything one render needs: output, variables, options, escaper."""
 
-    __slots__ = ("write", "vars", "missingkey", "depth", "estate", "tz", "trees", "tree")
+    __slots__ = ("write", "vars", "missingkey", "depth", "estate", "tz", "trees", "tree", "out", "steps",
+                 "size", "sized")
 
-    def __init__(self, write, trees, missingkey: str, tz, tree: str):
+    def __init__(self, write, trees, missingkey: str, tz, tree: str, out: list[str] | None = None):
         self.write = write
+        self.out = out  # the pieces written so far (for the size bound), when the writer keeps them
+        self.steps = 0
+        self.size = 0  # characters in out[:sized]
+        self.sized = 0
         self.vars: list = []
         self.missingkey = missingkey
         self.depth = 0
@@ -63,6 +74,22 @@ class State:
 
 def _fail(message: str, node):
     raise ExecFailure(message, node)
+
+
+def _step(st: State, node) -> None:
+    """Count one range iteration or template call; enforce MAX_STEPS and MAX_OUTPUT."""
+    st.steps += 1
+    if st.steps & _CHECK_MASK:
+        return
+    if st.steps > MAX_STEPS:
+        _fail(f"the template does too much work: more than {MAX_STEPS:,} range iterations and template calls",
+              node)
+    out = st.out
+    if out is not None and len(out) > st.sized:
+        st.size += sum(map(len, out[st.sized:]))
+        st.sized = len(out)
+        if st.size > MAX_OUTPUT:
+            _fail(f"the output is larger than {MAX_OUTPUT // (1024 * 1024)} MiB", node)
 
 
 def show_go(v) -> str:
@@ -328,6 +355,7 @@ class Compiler:
         is_assign = n.pipe.is_assign
 
         def one(st, index, elem, mark):
+            _step(st, n)
             if ndecl:
                 if is_assign:
                     set_var(st, decl[0], index if ndecl > 1 else elem, n)
@@ -393,6 +421,7 @@ class Compiler:
                 _fail(f"template {name!r} not defined".replace("'", '"'), n)
             if st.depth >= MAX_TEMPLATE_DEPTH:
                 _fail(f"exceeded maximum template depth ({MAX_TEMPLATE_DEPTH})", n)
+            _step(st, n)
             new_dot = pipe(st, dot) if pipe is not None else MISSING
             saved = st.vars, st.tree
             st.vars = [["$", new_dot]]
@@ -632,9 +661,11 @@ class Compiler:
                 else:
                     argv.append(None if final is MISSING else final)
             try:
-                if needs_tz:
-                    return call_fn(*argv, tz=st.tz)
-                return call_fn(*argv)
+                result = call_fn(*argv, tz=st.tz) if needs_tz else call_fn(*argv)
+                if isinstance(result, str) and len(result) > MAX_OUTPUT:
+                    _fail(f"error calling {name}: the result is longer than {MAX_OUTPUT // (1024 * 1024)} MiB",
+                          node)
+                return result
             except (ExecFailure, _Break, _Continue):
                 raise
             except RecursionError:

@@ -16,6 +16,8 @@ for the state they land in, so they cannot change it.
   Output of ``UrlEncode``, ``urlquery``, ``js``, ``html`` and ``raw`` is not
   encoded again.
 * ``header``: a value containing CR or LF is an error.
+* ``form``: an ``application/x-www-form-urlencoded`` body: every value is
+  percent-encoded like a query value, so ``&`` or ``=`` in it cannot add a field.
 
 Error messages never quote the value (it may be a token or a password).
 * ``gjson``: ``"`` and ``\\`` are backslash-escaped (a GJSON string literal).
@@ -33,7 +35,7 @@ from urllib.parse import quote
 from .functions import RawString
 from .values import SafeString
 
-CONTEXTS = ("text", "json", "url", "header", "gjson")
+CONTEXTS = ("text", "json", "url", "header", "gjson", "form")
 
 
 class EscapeError(Exception):
@@ -147,6 +149,16 @@ class UrlEscaper(Escaper):
     value = staticmethod(_url_value)
 
 
+def _form_value(st, s: str) -> str:
+    if isinstance(s, SafeString):  # raw, or already encoded (UrlEncode, urlquery, ...)
+        return s
+    return quote(s.encode("utf-8", "surrogateescape"), safe=QUERY_SAFE)
+
+
+class FormEscaper(Escaper):
+    value = staticmethod(_form_value)
+
+
 def _header_value(st, s: str) -> str:
     if "\r" in s or "\n" in s:
         raise EscapeError("the value contains CR or LF, which a header cannot carry")
@@ -169,4 +181,5 @@ class GjsonEscaper(Escaper):
     value = staticmethod(_gjson_value)
 
 
-ESCAPERS = {"text": None, "json": JsonEscaper, "url": UrlEscaper, "header": HeaderEscaper, "gjson": GjsonEscaper}
+ESCAPERS = {"text": None, "json": JsonEscaper, "url": UrlEscaper, "header": HeaderEscaper, "gjson": GjsonEscaper,
+            "form": FormEscaper}

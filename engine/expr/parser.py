@@ -288,6 +288,12 @@ class _Tree:
         self.root: ListNode | None = None
 
 
+# Nesting of parentheses and {{if}}/{{range}}/{{with}}/{{block}} together.  Go stops parenthesised
+# expressions at 10000 ("max expression depth exceeded"); deskline parses recursively in Python, so it
+# stops far earlier, with a located error instead of a RecursionError.  Real templates nest < 10 deep.
+MAX_NESTING = 100
+
+
 class Parser:
     def __init__(self, text: str, name: str, has_function, *, dialect: str = "go"):
         self.text = text
@@ -302,6 +308,7 @@ class Parser:
         self.i = 0
         self.vars = ["$"]
         self.range_depth = 0
+        self.nesting = 0
         self.open_blocks: list[tuple[str, int]] = []  # (keyword, pos) of unclosed if/range/with/define/block
         self.trees: dict[str, _Tree] = {}
 
@@ -470,8 +477,16 @@ class Parser:
         t = self.expect(L.RIGHT, "else")
         return ElseNode(t.pos, t.line)
 
+    def nest(self, pos: int, what: str) -> None:
+        """Enter one level of nesting (leave it with ``self.nesting -= 1``)."""
+        if self.nesting >= MAX_NESTING:
+            self.error(f"{what}: blocks, else-if branches and parentheses nest more than {MAX_NESTING} "
+                       "levels deep", pos)
+        self.nesting += 1
+
     def branch(self, context: str):
         mark = len(self.vars)
+        self.nest(self._action_start(), "{{%s}}" % context)
         self.open_blocks.append((context, self._action_start()))
         try:
             pipe = self.pipeline(context, L.RIGHT)
@@ -496,6 +511,7 @@ class Parser:
         finally:
             del self.vars[mark:]
             self.open_blocks.pop()
+            self.nesting -= 1
 
     def block_control(self):
         context = "block clause"
@@ -505,9 +521,11 @@ class Parser:
         tree = _Tree(name)
         saved_vars, saved_depth = self.vars, self.range_depth
         self.vars, self.range_depth = ["$"], 0
+        self.nest(self._action_start(), "{{block}}")
         self.open_blocks.append(("block", self._action_start()))
         tree.root, end = self.item_list()
         self.open_blocks.pop()
+        self.nesting -= 1
         self.vars, self.range_depth = saved_vars, saved_depth
         if not isinstance(end, EndNode):
             self.error(f"unexpected {end} in {context}", end.pos)
@@ -638,7 +656,10 @@ class Parser:
         if typ in (L.CHAR_CONSTANT, L.COMPLEX, L.NUMBER):
             return new_number(t.pos, t.val, typ)
         if typ == L.LEFT_PAREN:
-            return self.pipeline("parenthesized pipeline", L.RIGHT_PAREN)
+            self.nest(t.pos, "max expression depth exceeded")
+            node = self.pipeline("parenthesized pipeline", L.RIGHT_PAREN)
+            self.nesting -= 1
+            return node
         if typ in (L.STRING, L.RAW_STRING, L.SQ_STRING):
             return StringNode(t.pos, t.val, self._unquote(t))
         self.backup()

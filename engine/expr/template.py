@@ -63,8 +63,8 @@ class CompiledTemplate:
     def render(self, data: Mapping | None = None, *, context: str = "text", tz=None) -> str:
         """Render with *data* as dot, escaping values for *context*.
 
-        *context* is ``text`` (no escaping), ``json``, ``url``, ``header`` or
-        ``gjson`` (see :mod:`engine.expr.escaping`).  *tz* is the PBX time zone
+        *context* is ``text`` (no escaping), ``json``, ``url``, ``header``,
+        ``gjson`` or ``form`` (see :mod:`engine.expr.escaping`).  *tz* is the PBX time zone
         for ``TimeFormat`` (zone name or tzinfo; default the host's).  Raises
         :class:`TemplateExecError` with the template name, line:col and a caret
         excerpt.
@@ -75,7 +75,7 @@ class CompiledTemplate:
                 raise ValueError(f"unknown context {context!r}; expected one of {', '.join(CONTEXTS)}")
             trees = self._closures(context)
         out: list[str] = []
-        st = State(out.append, trees, self.missingkey, tz, self.name)
+        st = State(out.append, trees, self.missingkey, tz, self.name, out)
         dot = MISSING if data is None else data
         st.vars = [["$", dot]]
         root = trees.get(self.name)

@@ -142,7 +142,9 @@ class Runtime:
             if body_template is not None:
                 declared = next((v for k, v in headers if k.lower() == "content-type"), "")
                 json_body = "json" in declared.lower() or (not declared and body_template.lstrip()[:1] in "{[")
-                content = self.render(body_template, scope, context="json" if json_body else "text",
+                form_body = "x-www-form-urlencoded" in declared.lower()
+                content = self.render(body_template, scope,
+                                      context="json" if json_body else ("form" if form_body else "text"),
                                       name=self._where(request, "Body"))
                 if not declared and json_body:
                     headers.append(("Content-Type", "application/json"))

@@ -25,7 +25,9 @@ class Finding:
 
     def __str__(self) -> str:
         loc = self.location
-        where = f"{loc.file or '<input>'}:{loc.line}:{loc.col}"
+        where = loc.file or "<input>"
+        if loc.line:  # a finding about the whole file (its size) has no line
+            where += f":{loc.line}:{loc.col}"
         field = f" [{loc.field}]" if loc.field else ""
         return f"{where}: {self.severity.value}: {self.message}{field} ({self.code})"
 

@@ -342,6 +342,7 @@ class Linter:
                 self.add(error(f"header name {p.name!r} is not a valid HTTP header name", self.at(p.ref, "Name"),
                                "invalid-name"))
             self.check_text(_Text(p.ref, "Value", p.value or "", f"header {p.name}", AUTH), auth_vars)
+            self.check_header_text(p)
         for p in sc.parameters:
             if p.father == "TokenErrorMap" and p.type and p.type != "TokenInvalid":
                 self.add(warning(f"TokenErrorMap entry of Type {p.type!r}; only TokenInvalid is known",
@@ -417,17 +418,21 @@ class Linter:
                 names.add(p.name)
         return names
 
-    def request_outputs(self, req: Request, seen: set[int] | None = None) -> set[str]:
-        """Outputs of *req* and of the requests its ``Next`` chain reaches."""
+    def request_outputs(self, req: Request, seen: set[int] | None = None, *, mapped: bool = False) -> set[str]:
+        """Outputs of *req* and of the requests its ``Next`` chain reaches.
+
+        With *mapped*, only outputs that map something: ``Path=""`` is how templates say
+        "field not provided", so it does not satisfy a required mapping.
+        """
         seen = set() if seen is None else seen
         if req.ref in seen:
             return set()
         seen.add(req.ref)
-        out = {o.name for o in req.outputs if o.name}
+        out = {o.name for o in req.outputs if o.name and (not mapped or o.path.strip())}
         if req.next:
             target = self.t.common_request(req.next)
             if target is not None:
-                out |= self.request_outputs(target, seen)
+                out |= self.request_outputs(target, seen, mapped=mapped)
         return out
 
     def _reachability(self) -> dict[int, set[str]]:
@@ -513,6 +518,8 @@ class Linter:
                 elif kind == "header" and not HEADER_NAME.match(p.name):
                     self.add(error(f"header name {p.name!r} is not a valid HTTP header name", self.at(p.ref, "Name"),
                                    "invalid-name"))
+                if kind == "header":
+                    self.check_header_text(p)
                 self.check_text(_Text(p.ref, "Value", p.value or "", f"{kind} {p.name}", sc.id), names)
             else:
                 self.add(warning(f"request parameter {p.name!r} has Type={p.type!r}; expected Body, Header or "
@@ -622,13 +629,26 @@ class Linter:
                     json_body == "guess" and value.lstrip().startswith(("{", "["))) else "text")
                 rendered = expr.render(value, self.samples(available, value if url else ""), context=context)
             except Exception as exc:
+                line = _pos_attr(exc, "line", default=0)
+                where = (self.at_value(text, _text_index(value, line, _pos_attr(exc, "col", default=1) or 1))
+                         if line else self.at(text.ref, text.attribute))  # the failing action, when known
                 self.add(error(f"{text.label}: rendering with sample values failed: {getattr(exc, 'message', exc)}",
-                               self.at(text.ref, text.attribute), "render-failed"))
+                               where, "render-failed"))
                 return
         if url:
             self._check_url(text, rendered, has_template)
         if json_body and rendered.strip():
             self._check_json(text, rendered, json_body)
+
+    def check_header_text(self, p: Parameter) -> None:
+        """A line break written in a header value would end the header (header injection)."""
+        value = p.value or ""
+        literal = re.sub(r"\{\{.*?\}\}", lambda m: " " * len(m.group()), value, flags=re.S)
+        m = re.search(r"[\r\n]", literal)
+        if m:
+            self.add(error(f"header {p.name!r}: the value contains a line break (CR/LF), which would end the header",
+                           self.at_value(_Text(p.ref, "Value", value, f"header {p.name}", ""), m.start()),
+                           "header-line-break"))
 
     def _check_url(self, text: _Text, rendered: str, has_template: bool) -> None:
         rendered = rendered.strip()
@@ -740,7 +760,7 @@ class Linter:
                     self.add(warning(f"contact type {req.name!r}: the request never uses {{{{.{inputs[0]}}}}}, so "
                                      "every search returns the same contacts", self.at(req.ref, "URLFormat"),
                                      "search-input"))
-                mapped = {canonical_field(n) for n in self.request_outputs(req)}
+                mapped = {canonical_field(n) for n in self.request_outputs(req, mapped=True)}
                 mapped_all |= mapped
                 for need in ("ContactId", "FirstName"):
                     if need not in mapped:
@@ -789,7 +809,7 @@ class Linter:
             self.add(error("Scenario UserAssociation has no <Request> (Get User URL)", self.at(sc.ref),
                            "missing-request"))
         for req in sc.requests[:1]:
-            mapped = self.request_outputs(req)
+            mapped = self.request_outputs(req, mapped=True)
             where = self.at(req.outputs_ref if req.outputs_ref is not None else req.ref)
             if "UserUniqueId" not in mapped:
                 self.add(error("User Association does not map UserUniqueId (required)", where, "missing-mapping"))
@@ -841,7 +861,7 @@ class Linter:
         search = self.t.scenario(CONTACT_MATCH) or self.t.scenario(CONTACT_SEARCH)
         types = set(search.contact_types) if search else set()
         for req in sc.requests:
-            if "ContactId" not in {canonical_field(n) for n in self.request_outputs(req)}:
+            if "ContactId" not in {canonical_field(n) for n in self.request_outputs(req, mapped=True)}:
                 self.add(warning(f"create-contact request {req.name!r} does not map ContactId; the new contact "
                                  "cannot be linked", self.at(req.outputs_ref if req.outputs_ref is not None
                                                              else req.ref), "missing-mapping"))
@@ -862,7 +882,7 @@ class Linter:
                 if p is not None and (p.value or "").strip():
                     self.check_text(_Text(p.ref, "Value", p.value or "", pname, sid), names - {pname})
             if sid == CREATE_TICKET:
-                if sc.requests and "TicketId" not in self.request_outputs(sc.requests[0]):
+                if sc.requests and "TicketId" not in self.request_outputs(sc.requests[0], mapped=True):
                     first = sc.requests[0]
                     self.add(warning("the first ticket request does not map TicketId; updates and the call journal "
                                      "cannot refer to the ticket", self.at(first.outputs_ref if first.outputs_ref

@@ -652,7 +652,11 @@ def load_template(path: str | os.PathLike[str]) -> Template:
         if size > MAX_BYTES:
             raise template_error("xml-size", f"file is {size} bytes; templates are limited to {MAX_BYTES} bytes "
                                  "(1 MiB)", Location(str(path), 0, 0, ""))
-        data = p.read_bytes()
+        with p.open("rb") as fh:  # bounded: devices, pipes and /proc files report size 0
+            data = fh.read(MAX_BYTES + 1)
+        if len(data) > MAX_BYTES:
+            raise template_error("xml-size", f"file is more than {MAX_BYTES} bytes; templates are limited to "
+                                 "1 MiB", Location(str(path), 0, 0, ""))
     except OSError as exc:
         raise template_error("file", f"cannot read the file: {exc.strerror or exc}",
                              Location(str(path), 0, 0, "")) from None

@@ -364,6 +364,9 @@ def _syntax_error(exc: etree.XMLSyntaxError, log, text: str, file: str) -> Templ
     message = (first.message if first else str(exc)).strip()
     lines = text.splitlines()
     element = _element_before(text, line, col)
+    if "excessive depth" in message.lower():  # libxml2's own limit (256) is reached before deskline's
+        return template_error("xml-depth", f"elements are nested more than {MAX_DEPTH} levels deep",
+                              Location(file, line, col, element), caret_excerpt(text, line, col) if line else "")
     if 1 <= line <= len(lines):
         raw = _raw_quote(lines[line - 1])
         if raw is not None and ("attribute" in message.lower() or "start tag" in message.lower()
@@ -405,7 +408,8 @@ def parse_source(data: bytes, file: str = "") -> SourceDocument:
         raise template_error("xml-encoding", f"the file is not valid {encoding}: byte 0x{body[exc.start]:02x} cannot be decoded",
                             Location(file, line, col, ""))
     lines = LineIndex(text)
-    uncommented = re.sub(r"<!--.*?-->", lambda m: " " * len(m.group()), text, flags=re.S)
+    # comments and CDATA sections may mention <!DOCTYPE as text
+    uncommented = re.sub(r"<!--.*?-->|<!\[CDATA\[.*?\]\]>", lambda m: " " * len(m.group()), text, flags=re.S)
     doctype = re.search(r"<!DOCTYPE|<!ENTITY", uncommented)
     parser = _make_parser()
     try:
@@ -426,7 +430,9 @@ def parse_source(data: bytes, file: str = "") -> SourceDocument:
     except _ScanError as exc:  # should not happen for documents lxml accepted
         raise template_error("xml-internal", f"cannot map the XML source ({exc})", Location(file, 0, 0, "")) from None
     nodes = [el for el in root.iter() if isinstance(el.tag, str)]
-    if len(nodes) != len(elements) or any(_local(n.tag) != _local(e.tag) for n, e in zip(nodes, elements)):
+    # lxml names elements {uri}local, the source prefix:local
+    if len(nodes) != len(elements) or any(_local(n.tag) != e.tag.rsplit(":", 1)[-1]
+                                          for n, e in zip(nodes, elements)):
         raise template_error("xml-internal", "cannot map the XML source to its elements", Location(file, 0, 0, ""))
     for el in elements:
         if el.depth >= MAX_DEPTH:

@@ -13,13 +13,26 @@ import sys
 from pathlib import Path
 
 
+def _decode(data: bytes, name: str) -> str:
+    """UTF-8 text, or a located error at the first byte that is not UTF-8."""
+    from engine.errors import LocatedError, Location
+
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        raise LocatedError(f"not UTF-8 text: byte 0x{data[e.start]:02x} cannot be decoded",
+                           Location(file=name, line=line, col=col)) from None
+
+
 def _read_template(arg: str) -> tuple[str, str]:
     if arg == "-":
-        return sys.stdin.read(), "<stdin>"
+        return _decode(sys.stdin.buffer.read(), "<stdin>"), "<stdin>"
     p = Path(arg)
     try:
         if p.is_file():
-            return p.read_text(encoding="utf-8"), str(p)
+            return _decode(p.read_bytes(), str(p)), str(p)
     except OSError:
         pass
     return arg, "<template>"
@@ -32,7 +45,7 @@ def _read_vars(path: str | None):
         return {}
     name = "<stdin>" if path == "-" else path
     try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        text = _decode(sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes(), name)
     except OSError as e:
         raise LocatedError(f"cannot read variables: {e.strerror or e}", Location(file=name)) from None
     try:
@@ -40,6 +53,8 @@ def _read_vars(path: str | None):
     except json.JSONDecodeError as e:
         raise LocatedError(f"invalid JSON: {e.msg}", Location(file=name, line=e.lineno, col=e.colno),
                            caret_excerpt(text, e.lineno, e.colno)) from None
+    except RecursionError:
+        raise LocatedError("invalid variables: the JSON nests too deeply", Location(file=name, line=1, col=1)) from None
     if not isinstance(data, dict):
         raise LocatedError("the variables must be a JSON object", Location(file=name, line=1, col=1))
     return data
