@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import difflib
 import json as _json
+import operator
 import re
 from dataclasses import dataclass
 from json.decoder import scanstring as _scanstring
@@ -172,24 +173,25 @@ class Document:
             pos = json_text.find("\\", pos + 2)
         self._raw_map = None
         self._neg_zero = None
-        self._dicts: dict = {}
-        n = len(json_text)
-        i = 0
-        while i < n and json_text[i] in _WS:
-            i += 1
-        if i < n and json_text[i] in "{[":
-            try:
-                root, end = _SCAN_ONCE(json_text, i)
-            except (StopIteration, ValueError, RecursionError):
+        self._dicts = None
+        first = json_text[:1]
+        if first == "{" or first == "[":
+            i = 0
+        else:
+            i = len(json_text) - len(json_text.lstrip(_WS))
+            first = json_text[i:i + 1]
+            if first != "{" and first != "[":
                 return
-            while end < n and json_text[end] in _WS:
-                end += 1
-            if end != n:
-                return
-            if self._escapes == 2 and _SURROGATE_ESCAPE.search(json_text):
-                return  # Go turns lone surrogates into U+FFFD, Python keeps them
-            self._root = root
-            self._tree = True
+        try:
+            root, end = _SCAN_ONCE(json_text, i)
+        except (StopIteration, ValueError, RecursionError):
+            return
+        if end != len(json_text) and json_text[end:].strip(_WS):
+            return
+        if self._escapes == 2 and _SURROGATE_ESCAPE.search(json_text):
+            return  # Go turns lone surrogates into U+FFFD, Python keeps them
+        self._root = root
+        self._tree = True
 
     @property
     def is_valid_json(self) -> bool:
@@ -427,7 +429,7 @@ _BATCHES: dict = {}
 
 
 def _batch_plan(paths: tuple):
-    """(single path indexes, [(key, indexes, specs)]) for :meth:`Document.get_many`."""
+    """(single path indexes, [(key, indexes, generated pass)]) for :meth:`Document.get_many`."""
     grouped: dict = {}
     singles = []
     for i, path in enumerate(paths):
@@ -441,17 +443,7 @@ def _batch_plan(paths: tuple):
         if len(items) == 1:
             singles.append(items[0][0])
         else:
-            specs = []
-            for _, rest in items:
-                deep = rest if len(rest) > 1 else None
-                keys = tail = None
-                if deep and all(st[0] == _S_KEY for st in rest):
-                    if len(rest) == 2:
-                        tail = rest[1]  # ``#.a.b``: one more key or index, inlined
-                    else:
-                        keys = tuple((n == len(rest) - 2, st[1], st[2]) for n, st in enumerate(rest[1:]))
-                specs.append((rest[0][1], deep, keys, tail, rest))
-            groups.append((first, [i for i, _ in items], specs))
+            groups.append((first, [i for i, _ in items], _batch_pass([rest for _, rest in items])))
     plan = (singles, groups)
     if len(_BATCHES) > 1024:
         _BATCHES.clear()
@@ -459,12 +451,10 @@ def _batch_plan(paths: tuple):
     return plan
 
 
-def _batch_project(doc: "Document", first: str, specs: list) -> list:
-    """The raw arrays of ``first.#.rest`` for every rest, in one pass over the array.
+def _batch_project(doc: "Document", first: str, run) -> list:
+    """The raw arrays of ``first.#.rest`` for every rest of a batch, in one pass.
 
-    ``specs`` holds, per rest: its first key, the rest when longer than one
-    step, the rest's later steps as (is_last, key, index) when they are all
-    keys/indexes, and the rest itself.
+    ``run`` is the batch's generated pass (see :func:`_batch_pass`).
     """
     root = doc._root
     if root.__class__ is not tuple:
@@ -472,95 +462,121 @@ def _batch_project(doc: "Document", first: str, specs: list) -> list:
     arr = _member(root, first, doc)
     if arr.__class__ is not list:
         raise _Fallback
-    plain = doc._escapes < 2
-    raw_map = None
-    if not plain:
-        if doc._raw_map is None:
-            doc._raw_map = _build_raw_map(doc.text)
-        raw_map = doc._raw_map
-    parts: list = [[] for _ in specs]
-    run = [(key, deep, keys, tail, part.append) for (key, deep, keys, tail, _), part in zip(specs, parts)]
-    for el in arr:
-        cls = el.__class__
-        d = None
-        if cls is tuple:
-            d = dict(el)
-            if len(d) != len(el):
-                d = None  # duplicate keys: take the general road for this element
-        elif cls is not list:
-            if cls is str and ("[" in el or "{" in el):
-                raise _Fallback
-            continue
-        if d is None:
-            for spec, part in zip(specs, parts):
-                kind, v = _eval(el, spec[4], 0, doc)
-                if kind != _K_NONE:
-                    part.append(_kind_raw(kind, v, doc))
-            continue
-        get = d.get
-        for key, deep, keys, tail, append in run:
-            v = get(key, _MISSING)
-            if v is _MISSING:
-                continue
-            if tail is not None:
-                c = v.__class__
-                if c is tuple:
-                    k = tail[1]
-                    for kk, x in v:
-                        if kk == k:
-                            v = x
-                            break
-                    else:
-                        continue
-                elif c is list and tail[2] is not None and tail[2] < len(v):
-                    v = v[tail[2]]
+    return run(doc, arr, _encode_basestring if doc._escapes < 2 else doc._string_raw)
+
+
+def _batch_pass(rests: list):
+    """Generate the one-pass function answering ``#.rest`` for every rest of a batch.
+
+    A template's mapping asks 5 to 20 projections of one array; interpreting
+    each rest per element costs more than the lookups themselves, so the pass
+    is generated once per tuple of paths (cached with the batch) with every
+    rest's steps written out inline.  The generated source holds only names:
+    keys, indexes and rests are bound as constants of its namespace, never
+    written into the code.  Per element: a duplicate-free object is indexed
+    once (``dict``); anything else (arrays, objects with duplicate keys)
+    takes the general road, ``_eval`` per rest.
+    """
+    ns: dict = {
+        "_MISSING": _MISSING, "_Fallback": _Fallback, "_member": _member, "_eval": _eval,
+        "_raw_of": _raw_of, "_kind_raw": _kind_raw, "_K_NONE": _K_NONE, "_K_VALUE": _K_VALUE,
+        "tuple": tuple, "list": list, "str": str, "int": int, "dict": dict, "len": len,
+    }
+    # the rests' distinct first keys, fetched together by one itemgetter
+    firsts = list(dict.fromkeys(rest[0][1] for rest in rests))
+    for m, key in enumerate(firsts):
+        ns[f"f{m}"] = key
+    ns["firsts"] = firsts
+    ns["fetch"] = operator.itemgetter(*firsts)
+    fvars = ", ".join(f"u{m}" for m in range(len(firsts)))
+    if len(firsts) == 1:
+        fvars += ","
+    lines = ["def run(doc, arr, enc):"]
+    for j in range(len(rests)):
+        lines.append(f"    a{j} = []; ap{j} = a{j}.append")
+    lines += [
+        "    for el in arr:",
+        "        cls = el.__class__",
+        "        if cls is tuple:",
+        "            d = dict(el)",
+        "            if len(d) == len(el):",
+        "                try:",
+        f"                    {fvars} = {'fetch(d)' if len(firsts) > 1 else '(fetch(d),)'}",
+        "                except KeyError:",
+        "                    get = d.get",
+        f"                    {fvars} = [get(k, _MISSING) for k in firsts]",
+    ]
+
+    def emit(j: int, pad: str) -> list:
+        return [
+            f"{pad}c = v.__class__",
+            f"{pad}if c is str:",
+            f"{pad}    ap{j}(enc(v))",
+            f"{pad}elif c is int and v:",
+            f"{pad}    ap{j}(str(v))",
+            f"{pad}else:",
+            f"{pad}    ap{j}(_raw_of(v, doc))",
+        ]
+
+    for j, rest in enumerate(rests):
+        ns[f"r{j}"] = rest
+        lines.append(f"                v = u{firsts.index(rest[0][1])}")
+        lines.append("                if v is not _MISSING:")
+        pad = " " * 20
+        if all(st[0] == _S_KEY for st in rest):
+            for t in range(1, len(rest)):
+                key, idx = rest[t][1], rest[t][2]
+                ns[f"k{j}_{t}"] = key
+                ns[f"i{j}_{t}"] = idx
+                lines.append(f"{pad}c = v.__class__")
+                lines.append(f"{pad}if c is tuple:")
+                if t == len(rest) - 1:
+                    # the last key: Go takes the first member with that name
+                    lines += [
+                        f"{pad}    for kk, x in v:",
+                        f"{pad}        if kk == k{j}_{t}:",
+                        f"{pad}            v = x",
+                        f"{pad}            break",
+                        f"{pad}    else:",
+                        f"{pad}        v = _MISSING",
+                    ]
                 else:
-                    continue
-            elif keys is not None:
-                # the rest is keys and indexes only: walk it inline
-                for is_last, k, idx in keys:
-                    c = v.__class__
-                    if c is tuple:
-                        if is_last:
-                            for kk, x in v:
-                                if kk == k:
-                                    v = x
-                                    break
-                            else:
-                                v = _MISSING
-                        else:
-                            v = _member(v, k, doc)
-                    elif c is list and idx is not None and idx < len(v):
-                        v = v[idx]
-                    else:
-                        v = _MISSING
-                    if v is _MISSING:
-                        break
-                if v is _MISSING:
-                    continue
-            elif deep is not None:
-                kind, v = _eval(v, deep, 1, doc)
-                if kind != _K_VALUE:
-                    if kind != _K_NONE:
-                        append(_kind_raw(kind, v, doc))
-                    continue
-            c = v.__class__
-            if c is str:
-                if plain:
-                    append(_encode_basestring(v))
-                else:
-                    r = raw_map.get(v)
-                    if r is None:
-                        append(_encode_basestring(v))  # written without escapes
-                    elif r is False:
-                        raise _Fallback
-                    else:
-                        append(r)
-            elif c is int and v:
-                append(str(v))
-            else:
-                append(_raw_of(v, doc))
-    return ["[" + ",".join(p) + "]" for p in parts]
+                    lines.append(f"{pad}    v = _member(v, k{j}_{t}, doc)")
+                if idx is not None:
+                    lines.append(f"{pad}elif c is list and i{j}_{t} < len(v):")
+                    lines.append(f"{pad}    v = v[i{j}_{t}]")
+                lines.append(f"{pad}else:")
+                lines.append(f"{pad}    v = _MISSING")
+                lines.append(f"{pad}if v is not _MISSING:")
+                pad += "    "
+            lines += emit(j, pad)
+        else:
+            lines.append(f"{pad}kind, v = _eval(v, r{j}, 1, doc)")
+            lines.append(f"{pad}if kind == _K_VALUE:")
+            lines += emit(j, pad + "    ")
+            lines.append(f"{pad}elif kind != _K_NONE:")
+            lines.append(f"{pad}    ap{j}(_kind_raw(kind, v, doc))")
+    lines += [
+        "                continue",
+        "        elif cls is not list:",
+        "            # Go evaluates the rest on a scalar's raw text: only a string",
+        "            # with a bracket in it can answer, which the scanner handles",
+        '            if cls is str and ("[" in el or "{" in el):',
+        "                raise _Fallback",
+        "            continue",
+    ]
+    for j in range(len(rests)):
+        lines += [
+            f"        kind, v = _eval(el, r{j}, 0, doc)",
+            "        if kind != _K_NONE:",
+            f"            ap{j}(_kind_raw(kind, v, doc))",
+        ]
+    lines.append("    return [" + ", ".join(f'"[" + ",".join(a{j}) + "]"' for j in range(len(rests))) + "]")
+    # every constant becomes a keyword default: a fast local in the generated code
+    names = [name for name in ns if name != "__builtins__"]
+    lines[0] = "def run(doc, arr, enc, *, " + ", ".join(f"{name}={name}" for name in names) + "):"
+    exec("\n".join(lines), ns)  # noqa: S102 - source built above from names only
+    return ns["run"]
 
 
 def _make_plan(path: str):
@@ -703,12 +719,15 @@ def _member(obj: tuple, key: str, doc: Document):
     """
     if len(obj) > 4:
         # objects the path goes through are indexed once per document
-        d = doc._dicts.get(id(obj))
+        dicts = doc._dicts
+        if dicts is None:
+            dicts = doc._dicts = {}
+        d = dicts.get(id(obj))
         if d is None:
             d = dict(obj)
             if len(d) != len(obj):
                 d = False
-            doc._dicts[id(obj)] = d
+            dicts[id(obj)] = d
         if d is not False:
             return d.get(key, _MISSING)
     found = _MISSING
