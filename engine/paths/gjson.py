@@ -234,15 +234,23 @@ class Document:
         get = self.get
         for i in singles:
             out[i] = get(paths[i])
-        for first, indexes, rests in groups:
+        for first, indexes, kinds, run in groups:
             try:
-                answers = _batch_project(self, first, rests)
+                answers = _batch_project(self, first, run)
             except _Fallback:
                 for i in indexes:
                     out[i] = get(paths[i])
                 continue
-            for i, raw in zip(indexes, answers):
-                out[i] = Result(JSON, raw)
+            for i, kind, answer in zip(indexes, kinds, answers):
+                if kind == "p":
+                    out[i] = Result(JSON, answer)
+                elif answer is None:
+                    out[i] = Result()  # no element matches
+                else:
+                    try:
+                        out[i] = self._result(*answer)
+                    except _Fallback:
+                        out[i] = get(paths[i])
         return out
 
     def column(self, prefix: str, rest: str) -> list[Result] | None:
@@ -429,11 +437,19 @@ _BATCHES: dict = {}
 
 
 def _batch_plan(paths: tuple):
-    """(single path indexes, [(key, indexes, generated pass)]) for :meth:`Document.get_many`."""
+    """(single path indexes, [(key, indexes, kinds, generated pass)]) for :meth:`Document.get_many`.
+
+    Paths ``key.#.rest`` and ``key.#(query)...`` over the same ``key`` form
+    one batch answered in one pass; ``kinds`` says per path how the pass
+    answers it ("p": a raw JSON array, "q": a first-match query's (kind,
+    value) or None).
+    """
     grouped: dict = {}
     singles = []
     for i, path in enumerate(paths):
         shape = _projection_shape(path)
+        if shape is None:
+            shape = _query_shape(path)
         if shape is None:
             singles.append(i)
         else:
@@ -443,12 +459,32 @@ def _batch_plan(paths: tuple):
         if len(items) == 1:
             singles.append(items[0][0])
         else:
-            groups.append((first, [i for i, _ in items], _batch_pass([rest for _, rest in items])))
+            specs = [spec for _, spec in items]
+            kinds = ["q" if spec[0] == _S_QUERY and not spec[4] else "p" for spec in specs]
+            groups.append((first, [i for i, _ in items], kinds, _batch_pass(specs)))
     plan = (singles, groups)
     if len(_BATCHES) > 1024:
         _BATCHES.clear()
     _BATCHES[paths] = plan
     return plan
+
+
+def _query_shape(path: str):
+    """(key, query step) when ``path`` is ``key.#(k op v)`` or ``key.#(k op v)[#].rest``.
+
+    Only queries testing one key of the element, with a rest of plain keys
+    and indexes, join a batch; other shapes are answered alone.
+    """
+    steps = _compile(path)
+    if steps is None or len(steps) != 2 or steps[0][0] != _S_KEY or steps[1][0] != _S_QUERY:
+        return None
+    step = steps[1]
+    qsteps, rest, self_path = step[1], step[5], step[6]
+    if self_path or len(qsteps) != 1 or qsteps[0][0] != _S_KEY:
+        return None
+    if rest is not None and not all(st[0] == _S_KEY for st in rest):
+        return None
+    return (steps[0][1], step)
 
 
 def _batch_project(doc: "Document", first: str, run) -> list:
@@ -480,10 +516,11 @@ def _batch_pass(rests: list):
     ns: dict = {
         "_MISSING": _MISSING, "_Fallback": _Fallback, "_member": _member, "_eval": _eval,
         "_raw_of": _raw_of, "_kind_raw": _kind_raw, "_K_NONE": _K_NONE, "_K_VALUE": _K_VALUE,
+        "_query_element": _query_element,
         "tuple": tuple, "list": list, "str": str, "int": int, "dict": dict, "len": len,
     }
-    # the rests' distinct first keys, fetched together by one itemgetter
-    firsts = list(dict.fromkeys(rest[0][1] for rest in rests))
+    # the distinct first keys of rests and query keys, fetched together by one itemgetter
+    firsts = list(dict.fromkeys(spec[1][0][1] if spec[0] == _S_QUERY else spec[0][1] for spec in rests))
     for m, key in enumerate(firsts):
         ns[f"f{m}"] = key
     ns["firsts"] = firsts
@@ -492,8 +529,11 @@ def _batch_pass(rests: list):
     if len(firsts) == 1:
         fvars += ","
     lines = ["def run(doc, arr, enc):"]
-    for j in range(len(rests)):
-        lines.append(f"    a{j} = []; ap{j} = a{j}.append")
+    for j, rest in enumerate(rests):
+        if rest[0] == _S_QUERY and not rest[4]:
+            lines.append(f"    h{j} = None")
+        else:
+            lines.append(f"    a{j} = []; ap{j} = a{j}.append")
     lines += [
         "    for el in arr:",
         "        cls = el.__class__",
@@ -520,6 +560,27 @@ def _batch_pass(rests: list):
 
     for j, rest in enumerate(rests):
         ns[f"r{j}"] = rest
+        if rest[0] == _S_QUERY:
+            # ``#(key op value)``: test the element's member, then evaluate the rest
+            ns[f"t{j}"] = _query_tester(rest)
+            ns[f"q{j}"] = rest[5]
+            got = "(_K_VALUE, el)" if rest[5] is None else f"_eval(el, q{j}, 0, doc)"
+            u = f"u{firsts.index(rest[1][0][1])}"
+            if rest[4]:
+                lines += [
+                    f"                if t{j}({u}):",
+                    f"                    kind, v = {got}",
+                    "                    if kind != _K_NONE:",
+                    "                        raw = _kind_raw(kind, v, doc)",
+                    "                        if raw:",
+                    f"                            ap{j}(raw)",
+                ]
+            else:
+                lines += [
+                    f"                if h{j} is None and t{j}({u}):",
+                    f"                    h{j} = {got}",
+                ]
+            continue
         lines.append(f"                v = u{firsts.index(rest[0][1])}")
         lines.append("                if v is not _MISSING:")
         pad = " " * 20
@@ -565,13 +626,29 @@ def _batch_pass(rests: list):
         "                raise _Fallback",
         "            continue",
     ]
-    for j in range(len(rests)):
-        lines += [
-            f"        kind, v = _eval(el, r{j}, 0, doc)",
-            "        if kind != _K_NONE:",
-            f"            ap{j}(_kind_raw(kind, v, doc))",
-        ]
-    lines.append("    return [" + ", ".join(f'"[" + ",".join(a{j}) + "]"' for j in range(len(rests))) + "]")
+    answers = []
+    for j, rest in enumerate(rests):
+        if rest[0] != _S_QUERY:
+            lines += [
+                f"        kind, v = _eval(el, r{j}, 0, doc)",
+                "        if kind != _K_NONE:",
+                f"            ap{j}(_kind_raw(kind, v, doc))",
+            ]
+        elif rest[4]:
+            lines += [
+                f"        got = _query_element(el, r{j}, doc)",
+                "        if got is not None and got[0] != _K_NONE:",
+                "            raw = _kind_raw(got[0], got[1], doc)",
+                "            if raw:",
+                f"                ap{j}(raw)",
+            ]
+        else:
+            lines += [
+                f"        if h{j} is None:",
+                f"            h{j} = _query_element(el, r{j}, doc)",
+            ]
+        answers.append(f"h{j}" if rest[0] == _S_QUERY and not rest[4] else f'"[" + ",".join(a{j}) + "]"')
+    lines.append("    return [" + ", ".join(answers) + "]")
     # every constant becomes a keyword default: a fast local in the generated code
     names = [name for name in ns if name != "__builtins__"]
     lines[0] = "def run(doc, arr, enc, *, " + ", ".join(f"{name}={name}" for name in names) + "):"
@@ -923,6 +1000,44 @@ _STRING_OPS = {
     "=": str.__eq__, "!=": str.__ne__, "<": str.__lt__,
     "<=": str.__le__, ">": str.__gt__, ">=": str.__ge__,
 }
+
+
+def _query_tester(step: tuple) -> Callable:
+    """``test(v)``: does a query's one-key test (``#(key op value)``) pass for member value ``v``?
+
+    ``v`` is the element's first member named ``key``, ``_MISSING`` when it
+    has none.  Same decisions as :func:`_query`.
+    """
+    _, _qsteps, op, value, _all, _rest, _self_path, value_num = step
+    matches = _scan.query_matches
+    simple = not value.startswith("~")
+    num_op = _NUMBER_OPS.get(op) if simple else None
+    str_op = _STRING_OPS.get(op) if simple else None
+
+    def test(v) -> bool:
+        if v is _MISSING:
+            return matches(op, value, Result())
+        vcls = v.__class__
+        if vcls is int and num_op is not None:
+            return num_op(_int_float(v), value_num)
+        if vcls is str and str_op is not None:
+            return str_op(v, value)
+        return matches(op, value, _tree_result(v))
+    return test
+
+
+def _query_element(el, step: tuple, doc: Document):
+    """A one-key query (see :func:`_query_shape`) on one element: None when it
+    doesn't match, else the (kind, value) of the query's rest on it."""
+    cls = el.__class__
+    if cls is not tuple and cls is not list:
+        return None  # the query tests a member: a scalar never matches
+    kind, v = _eval(el, step[1], 0, doc)
+    if not _query_tester(step)(v if kind == _K_VALUE else _MISSING):
+        return None
+    if step[5] is None:
+        return (_K_VALUE, el)
+    return _eval(el, step[5], 0, doc)
 
 
 def _query(arr: list, step: tuple, doc: Document):
