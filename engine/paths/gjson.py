@@ -162,15 +162,21 @@ class Document:
         self._tree = False
         self._root = None
         # 0: no backslash at all, 1: only short escapes (\" \\ \n ...), 2: \u or \/ too
-        self._escapes = 0
-        pos = json_text.find("\\")
-        while pos >= 0:
-            self._escapes = 1
-            nxt = json_text[pos + 1:pos + 2]
-            if nxt == "u" or nxt == "/":
-                self._escapes = 2
-                break
-            pos = json_text.find("\\", pos + 2)
+        escapes = 0
+        find = json_text.find
+        pos = find("\\")
+        if pos >= 0:
+            escapes = 1
+            try:
+                while pos >= 0:
+                    nxt = json_text[pos + 1]
+                    if nxt == "u" or nxt == "/":
+                        escapes = 2
+                        break
+                    pos = find("\\", pos + 2)
+            except IndexError:
+                pass  # a backslash ends the text: not JSON, the scanner answers
+        self._escapes = escapes
         self._raw_map = None
         self._neg_zero = None
         self._dicts = None
@@ -188,7 +194,7 @@ class Document:
             return
         if end != len(json_text) and json_text[end:].strip(_WS):
             return
-        if self._escapes == 2 and _SURROGATE_ESCAPE.search(json_text):
+        if escapes == 2 and _SURROGATE_ESCAPE.search(json_text):
             return  # Go turns lone surrogates into U+FFFD, Python keeps them
         self._root = root
         self._tree = True
@@ -230,27 +236,28 @@ class Document:
         if batch is None:
             batch = _batch_plan(paths)
         singles, groups = batch
+        if singles is None:
+            # one batch answers every path, in order: the usual field mapping
+            try:
+                out = _batch_project(self, groups[0], groups[2])
+            except _Fallback:
+                return [self.get(p) for p in paths]
+            if None in out:
+                out = [r if r is not None else self.get(p) for r, p in zip(out, paths)]
+            return out
         out: list = [None] * len(paths)
         get = self.get
         for i in singles:
             out[i] = get(paths[i])
-        for first, indexes, kinds, run in groups:
+        for first, indexes, run in groups:
             try:
                 answers = _batch_project(self, first, run)
             except _Fallback:
                 for i in indexes:
                     out[i] = get(paths[i])
                 continue
-            for i, kind, answer in zip(indexes, kinds, answers):
-                if kind == "p":
-                    out[i] = Result(JSON, answer)
-                elif answer is None:
-                    out[i] = Result()  # no element matches
-                else:
-                    try:
-                        out[i] = self._result(*answer)
-                    except _Fallback:
-                        out[i] = get(paths[i])
+            for i, answer in zip(indexes, answers):
+                out[i] = answer if answer is not None else get(paths[i])
         return out
 
     def column(self, prefix: str, rest: str) -> list[Result] | None:
@@ -437,12 +444,11 @@ _BATCHES: dict = {}
 
 
 def _batch_plan(paths: tuple):
-    """(single path indexes, [(key, indexes, kinds, generated pass)]) for :meth:`Document.get_many`.
+    """(single path indexes, [(key, indexes, generated pass)]) for :meth:`Document.get_many`.
 
     Paths ``key.#.rest`` and ``key.#(query)...`` over the same ``key`` form
-    one batch answered in one pass; ``kinds`` says per path how the pass
-    answers it ("p": a raw JSON array, "q": a first-match query's (kind,
-    value) or None).
+    one batch answered in one pass, which gives one Result per path (None
+    where only the scanner can answer).
     """
     grouped: dict = {}
     singles = []
@@ -459,10 +465,10 @@ def _batch_plan(paths: tuple):
         if len(items) == 1:
             singles.append(items[0][0])
         else:
-            specs = [spec for _, spec in items]
-            kinds = ["q" if spec[0] == _S_QUERY and not spec[4] else "p" for spec in specs]
-            groups.append((first, [i for i, _ in items], kinds, _batch_pass(specs)))
+            groups.append((first, [i for i, _ in items], _batch_pass([spec for _, spec in items])))
     plan = (singles, groups)
+    if not singles and len(groups) == 1 and groups[0][1] == list(range(len(paths))):
+        plan = (None, groups[0])
     if len(_BATCHES) > 1024:
         _BATCHES.clear()
     _BATCHES[paths] = plan
@@ -488,7 +494,7 @@ def _query_shape(path: str):
 
 
 def _batch_project(doc: "Document", first: str, run) -> list:
-    """The raw arrays of ``first.#.rest`` for every rest of a batch, in one pass.
+    """The Results of a batch's paths over the array ``first``, in one pass.
 
     ``run`` is the batch's generated pass (see :func:`_batch_pass`).
     """
@@ -516,7 +522,7 @@ def _batch_pass(rests: list):
     ns: dict = {
         "_MISSING": _MISSING, "_Fallback": _Fallback, "_member": _member, "_eval": _eval,
         "_raw_of": _raw_of, "_kind_raw": _kind_raw, "_K_NONE": _K_NONE, "_K_VALUE": _K_VALUE,
-        "_query_element": _query_element,
+        "_query_element": _query_element, "_query_answer": _query_answer, "Result": Result, "JSON": JSON,
         "tuple": tuple, "list": list, "str": str, "int": int, "dict": dict, "len": len,
     }
     # the distinct first keys of rests and query keys, fetched together by one itemgetter
@@ -566,20 +572,39 @@ def _batch_pass(rests: list):
             ns[f"q{j}"] = rest[5]
             got = "(_K_VALUE, el)" if rest[5] is None else f"_eval(el, q{j}, 0, doc)"
             u = f"u{firsts.index(rest[1][0][1])}"
+            pyop = _PY_OPS.get(rest[2]) if not rest[3].startswith("~") else None
+            pad = " " * 16
+            if not rest[4]:
+                lines.append(f"{pad}if h{j} is None:")  # first match only
+                pad += "    "
+            if pyop is None:
+                lines.append(f"{pad}if t{j}({u}):")
+            else:
+                # the usual ``#(id==123)`` / ``#(name=="x")`` written out: integers
+                # compare exactly like Go's float64 up to 2**53, strings by code point
+                ns[f"qn{j}"] = rest[7]
+                ns[f"qs{j}"] = rest[3]
+                lines += [
+                    f"{pad}v = {u}",
+                    f"{pad}c = v.__class__",
+                    f"{pad}if c is int and -9007199254740992 <= v <= 9007199254740992:",
+                    f"{pad}    ok = v {pyop} qn{j}",
+                    f"{pad}elif c is str:",
+                    f"{pad}    ok = v {pyop} qs{j}",
+                    f"{pad}else:",
+                    f"{pad}    ok = t{j}(v)",
+                    f"{pad}if ok:",
+                ]
             if rest[4]:
                 lines += [
-                    f"                if t{j}({u}):",
-                    f"                    kind, v = {got}",
-                    "                    if kind != _K_NONE:",
-                    "                        raw = _kind_raw(kind, v, doc)",
-                    "                        if raw:",
-                    f"                            ap{j}(raw)",
+                    f"{pad}    kind, v = {got}",
+                    f"{pad}    if kind != _K_NONE:",
+                    f"{pad}        raw = _kind_raw(kind, v, doc)",
+                    f"{pad}        if raw:",
+                    f"{pad}            ap{j}(raw)",
                 ]
             else:
-                lines += [
-                    f"                if h{j} is None and t{j}({u}):",
-                    f"                    h{j} = {got}",
-                ]
+                lines.append(f"{pad}    h{j} = {got}")
             continue
         lines.append(f"                v = u{firsts.index(rest[0][1])}")
         lines.append("                if v is not _MISSING:")
@@ -647,7 +672,8 @@ def _batch_pass(rests: list):
                 f"        if h{j} is None:",
                 f"            h{j} = _query_element(el, r{j}, doc)",
             ]
-        answers.append(f"h{j}" if rest[0] == _S_QUERY and not rest[4] else f'"[" + ",".join(a{j}) + "]"')
+        answers.append(f"_query_answer(doc, h{j})" if rest[0] == _S_QUERY and not rest[4]
+                       else f'Result(JSON, "[" + ",".join(a{j}) + "]")')
     lines.append("    return [" + ", ".join(answers) + "]")
     # every constant becomes a keyword default: a fast local in the generated code
     names = [name for name in ns if name != "__builtins__"]
@@ -1024,6 +1050,19 @@ def _query_tester(step: tuple) -> Callable:
             return str_op(v, value)
         return matches(op, value, _tree_result(v))
     return test
+
+
+def _query_answer(doc: Document, got):
+    """The Result of a batched first-match query, or None when the scanner must answer."""
+    if got is None:
+        return Result()  # no element matches
+    try:
+        return doc._result(got[0], got[1])
+    except _Fallback:
+        return None
+
+
+_PY_OPS = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 
 def _query_element(el, step: tuple, doc: Document):
