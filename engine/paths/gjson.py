@@ -242,14 +242,15 @@ class Document:
                 out = _batch_project(self, groups[0], groups[2])
             except _Fallback:
                 return [self.get(p) for p in paths]
-            if None in out:
-                out = [r if r is not None else self.get(p) for r, p in zip(out, paths)]
+            for i in groups[3]:  # first-match queries: None when the scanner must answer
+                if out[i] is None:
+                    out[i] = self.get(paths[i])
             return out
         out: list = [None] * len(paths)
         get = self.get
         for i in singles:
             out[i] = get(paths[i])
-        for first, indexes, run in groups:
+        for first, indexes, run, _ in groups:
             try:
                 answers = _batch_project(self, first, run)
             except _Fallback:
@@ -444,11 +445,13 @@ _BATCHES: dict = {}
 
 
 def _batch_plan(paths: tuple):
-    """(single path indexes, [(key, indexes, generated pass)]) for :meth:`Document.get_many`.
+    """(single path indexes, [(key, indexes, generated pass, lookups)]) for :meth:`Document.get_many`.
 
     Paths ``key.#.rest`` and ``key.#(query)...`` over the same ``key`` form
     one batch answered in one pass, which gives one Result per path (None
-    where only the scanner can answer).
+    where only the scanner can answer: only at the positions ``lookups``,
+    the first-match queries).  Single indexes None: one batch has all the
+    paths, in order.
     """
     grouped: dict = {}
     singles = []
@@ -465,7 +468,9 @@ def _batch_plan(paths: tuple):
         if len(items) == 1:
             singles.append(items[0][0])
         else:
-            groups.append((first, [i for i, _ in items], _batch_pass([spec for _, spec in items])))
+            specs = [spec for _, spec in items]
+            lookups = [n for n, spec in enumerate(specs) if spec[0] == _S_QUERY and not spec[4]]
+            groups.append((first, [i for i, _ in items], _batch_pass(specs), lookups))
     plan = (singles, groups)
     if not singles and len(groups) == 1 and groups[0][1] == list(range(len(paths))):
         plan = (None, groups[0])
@@ -508,16 +513,19 @@ def _batch_project(doc: "Document", first: str, run) -> list:
 
 
 def _batch_pass(rests: list):
-    """Generate the one-pass function answering ``#.rest`` for every rest of a batch.
+    """Generate the one-pass function answering every path of a batch.
 
-    A template's mapping asks 5 to 20 projections of one array; interpreting
-    each rest per element costs more than the lookups themselves, so the pass
-    is generated once per tuple of paths (cached with the batch) with every
-    rest's steps written out inline.  The generated source holds only names:
-    keys, indexes and rests are bound as constants of its namespace, never
+    A template's mapping asks 5 to 20 projections of one array (and often a
+    ``#(id==...)`` lookup in it); interpreting each rest per element costs
+    more than the lookups themselves, so the pass is generated once per tuple
+    of paths (cached with the batch) with every rest's steps written out.
+    The generated source holds only names: keys, indexes, query values and
+    rests are bound as constants (keyword defaults, i.e. fast locals), never
     written into the code.  Per element: a duplicate-free object is indexed
-    once (``dict``); anything else (arrays, objects with duplicate keys)
-    takes the general road, ``_eval`` per rest.
+    once (``dict``, its first keys fetched by one ``itemgetter``); anything
+    else (arrays, objects with duplicate keys) takes the general road,
+    ``_eval`` per rest.  ``run(doc, arr, enc)`` returns one Result per rest
+    (None where only the scanner can answer) or raises ``_Fallback``.
     """
     ns: dict = {
         "_MISSING": _MISSING, "_Fallback": _Fallback, "_member": _member, "_eval": _eval,
@@ -525,15 +533,15 @@ def _batch_pass(rests: list):
         "_query_element": _query_element, "_query_answer": _query_answer, "Result": Result, "JSON": JSON,
         "tuple": tuple, "list": list, "str": str, "int": int, "dict": dict, "len": len,
     }
-    # the distinct first keys of rests and query keys, fetched together by one itemgetter
+    # the distinct first keys of rests and query keys, fetched together
     firsts = list(dict.fromkeys(spec[1][0][1] if spec[0] == _S_QUERY else spec[0][1] for spec in rests))
-    for m, key in enumerate(firsts):
-        ns[f"f{m}"] = key
     ns["firsts"] = firsts
     ns["fetch"] = operator.itemgetter(*firsts)
     fvars = ", ".join(f"u{m}" for m in range(len(firsts)))
     if len(firsts) == 1:
         fvars += ","
+    for j, rest in enumerate(rests):
+        ns[f"r{j}"] = rest
     lines = ["def run(doc, arr, enc):"]
     for j, rest in enumerate(rests):
         if rest[0] == _S_QUERY and not rest[4]:
@@ -552,9 +560,59 @@ def _batch_pass(rests: list):
         "                    get = d.get",
         f"                    {fvars} = [get(k, _MISSING) for k in firsts]",
     ]
+    # the element's body twice: for an object lacking some of the first keys
+    # (every fetched member checked), then for one having them all (the usual)
+    lines += _batch_body(rests, firsts, ns, " " * 20, checked=True)
+    lines.append("                    continue")
+    lines += _batch_body(rests, firsts, ns, " " * 16, checked=False)
+    lines += [
+        "                continue",
+        "        elif cls is not list:",
+        "            # Go evaluates the rest on a scalar's raw text: only a string",
+        "            # with a bracket in it can answer, which the scanner handles",
+        '            if cls is str and ("[" in el or "{" in el):',
+        "                raise _Fallback",
+        "            continue",
+    ]
+    answers = []
+    for j, rest in enumerate(rests):
+        if rest[0] != _S_QUERY:
+            lines += [
+                f"        kind, v = _eval(el, r{j}, 0, doc)",
+                "        if kind != _K_NONE:",
+                f"            ap{j}(_kind_raw(kind, v, doc))",
+            ]
+            answers.append(f'Result(JSON, "[" + ",".join(a{j}) + "]")')
+        elif rest[4]:
+            lines += [
+                f"        got = _query_element(el, r{j}, doc)",
+                "        if got is not None and got[0] != _K_NONE:",
+                "            raw = _kind_raw(got[0], got[1], doc)",
+                "            if raw:",
+                f"                ap{j}(raw)",
+            ]
+            answers.append(f'Result(JSON, "[" + ",".join(a{j}) + "]")')
+        else:
+            lines += [
+                f"        if h{j} is None:",
+                f"            h{j} = _query_element(el, r{j}, doc)",
+            ]
+            answers.append(f"_query_answer(doc, h{j})")
+    lines.append("    return [" + ", ".join(answers) + "]")
+    names = [name for name in ns if name != "__builtins__"]
+    lines[0] = "def run(doc, arr, enc, *, " + ", ".join(f"{name}={name}" for name in names) + "):"
+    exec("\n".join(lines), ns)  # noqa: S102 - source built above from names only
+    return ns["run"]
 
-    def emit(j: int, pad: str) -> list:
-        return [
+
+def _batch_body(rests: list, firsts: list, ns: dict, pad0: str, checked: bool) -> list:
+    """Source lines answering every rest on one duplicate-free object ``d``
+    whose first keys' members are in ``u0, u1, ...`` (``_MISSING`` when
+    absent, which only happens when ``checked``)."""
+    lines: list = []
+
+    def emit(j: int, pad: str) -> None:
+        lines.extend([
             f"{pad}c = v.__class__",
             f"{pad}if c is str:",
             f"{pad}    ap{j}(enc(v))",
@@ -562,20 +620,26 @@ def _batch_pass(rests: list):
             f"{pad}    ap{j}(str(v))",
             f"{pad}else:",
             f"{pad}    ap{j}(_raw_of(v, doc))",
-        ]
+        ])
 
     for j, rest in enumerate(rests):
-        ns[f"r{j}"] = rest
         if rest[0] == _S_QUERY:
             # ``#(key op value)``: test the element's member, then evaluate the rest
             ns[f"t{j}"] = _query_tester(rest)
             ns[f"q{j}"] = rest[5]
-            got = "(_K_VALUE, el)" if rest[5] is None else f"_eval(el, q{j}, 0, doc)"
             u = f"u{firsts.index(rest[1][0][1])}"
+            if rest[5] is None:
+                got = "(_K_VALUE, el)"
+            elif len(rest[5]) == 1:
+                # one key: the object has no duplicate keys, so its dict answers
+                ns[f"qk{j}"] = rest[5][0][1]
+                got = f"(_K_VALUE, x) if (x := d.get(qk{j}, _MISSING)) is not _MISSING else (_K_NONE, None)"
+            else:
+                got = f"_eval(el, q{j}, 0, doc)"
             pyop = _PY_OPS.get(rest[2]) if not rest[3].startswith("~") else None
-            pad = " " * 16
+            pad = pad0
             if not rest[4]:
-                lines.append(f"{pad}if h{j} is None:")  # first match only
+                lines.append(f"{pad}if h{j} is None:")  # the first match decides
                 pad += "    "
             if pyop is None:
                 lines.append(f"{pad}if t{j}({u}):")
@@ -606,9 +670,11 @@ def _batch_pass(rests: list):
             else:
                 lines.append(f"{pad}    h{j} = {got}")
             continue
-        lines.append(f"                v = u{firsts.index(rest[0][1])}")
-        lines.append("                if v is not _MISSING:")
-        pad = " " * 20
+        lines.append(f"{pad0}v = u{firsts.index(rest[0][1])}")
+        pad = pad0
+        if checked:
+            lines.append(f"{pad}if v is not _MISSING:")
+            pad += "    "
         if all(st[0] == _S_KEY for st in rest):
             for t in range(1, len(rest)):
                 key, idx = rest[t][1], rest[t][2]
@@ -635,51 +701,14 @@ def _batch_pass(rests: list):
                 lines.append(f"{pad}    v = _MISSING")
                 lines.append(f"{pad}if v is not _MISSING:")
                 pad += "    "
-            lines += emit(j, pad)
+            emit(j, pad)
         else:
             lines.append(f"{pad}kind, v = _eval(v, r{j}, 1, doc)")
             lines.append(f"{pad}if kind == _K_VALUE:")
-            lines += emit(j, pad + "    ")
+            emit(j, pad + "    ")
             lines.append(f"{pad}elif kind != _K_NONE:")
             lines.append(f"{pad}    ap{j}(_kind_raw(kind, v, doc))")
-    lines += [
-        "                continue",
-        "        elif cls is not list:",
-        "            # Go evaluates the rest on a scalar's raw text: only a string",
-        "            # with a bracket in it can answer, which the scanner handles",
-        '            if cls is str and ("[" in el or "{" in el):',
-        "                raise _Fallback",
-        "            continue",
-    ]
-    answers = []
-    for j, rest in enumerate(rests):
-        if rest[0] != _S_QUERY:
-            lines += [
-                f"        kind, v = _eval(el, r{j}, 0, doc)",
-                "        if kind != _K_NONE:",
-                f"            ap{j}(_kind_raw(kind, v, doc))",
-            ]
-        elif rest[4]:
-            lines += [
-                f"        got = _query_element(el, r{j}, doc)",
-                "        if got is not None and got[0] != _K_NONE:",
-                "            raw = _kind_raw(got[0], got[1], doc)",
-                "            if raw:",
-                f"                ap{j}(raw)",
-            ]
-        else:
-            lines += [
-                f"        if h{j} is None:",
-                f"            h{j} = _query_element(el, r{j}, doc)",
-            ]
-        answers.append(f"_query_answer(doc, h{j})" if rest[0] == _S_QUERY and not rest[4]
-                       else f'Result(JSON, "[" + ",".join(a{j}) + "]")')
-    lines.append("    return [" + ", ".join(answers) + "]")
-    # every constant becomes a keyword default: a fast local in the generated code
-    names = [name for name in ns if name != "__builtins__"]
-    lines[0] = "def run(doc, arr, enc, *, " + ", ".join(f"{name}={name}" for name in names) + "):"
-    exec("\n".join(lines), ns)  # noqa: S102 - source built above from names only
-    return ns["run"]
+    return lines
 
 
 def _make_plan(path: str):
