@@ -599,10 +599,13 @@ def _batch_pass(rests: list):
             ]
             answers.append(f"_query_answer(doc, h{j})")
     lines.append("    return [" + ", ".join(answers) + "]")
-    names = [name for name in ns if name != "__builtins__"]
-    lines[0] = "def run(doc, arr, enc, *, " + ", ".join(f"{name}={name}" for name in names) + "):"
-    exec("\n".join(lines), ns)  # noqa: S102 - source built above from names only
-    return ns["run"]
+    # every constant becomes a closure variable of ``run`` (a fast cell load,
+    # where globals or keyword defaults cost a dict lookup per use or call)
+    names = list(ns)
+    source = "def make(" + ", ".join(names) + "):\n" + "\n".join("    " + line for line in lines) + "\n    return run"
+    scope: dict = {}
+    exec(source, scope)  # noqa: S102 - source built above from names only
+    return scope["make"](**ns)
 
 
 def _batch_body(rests: list, firsts: list, ns: dict, pad0: str, checked: bool) -> list:
@@ -611,15 +614,15 @@ def _batch_body(rests: list, firsts: list, ns: dict, pad0: str, checked: bool) -
     absent, which only happens when ``checked``)."""
     lines: list = []
 
-    def emit(j: int, pad: str) -> None:
+    def emit(j: int, pad: str, v: str = "v") -> None:
         lines.extend([
-            f"{pad}c = v.__class__",
+            f"{pad}c = {v}.__class__",
             f"{pad}if c is str:",
-            f"{pad}    ap{j}(enc(v))",
-            f"{pad}elif c is int and v:",
-            f"{pad}    ap{j}(str(v))",
+            f"{pad}    ap{j}(enc({v}))",
+            f"{pad}elif c is int and {v}:",
+            f"{pad}    ap{j}(str({v}))",
             f"{pad}else:",
-            f"{pad}    ap{j}(_raw_of(v, doc))",
+            f"{pad}    ap{j}(_raw_of({v}, doc))",
         ])
 
     for j, rest in enumerate(rests):
@@ -670,11 +673,15 @@ def _batch_body(rests: list, firsts: list, ns: dict, pad0: str, checked: bool) -
             else:
                 lines.append(f"{pad}    h{j} = {got}")
             continue
-        lines.append(f"{pad0}v = u{firsts.index(rest[0][1])}")
+        u = f"u{firsts.index(rest[0][1])}"
         pad = pad0
         if checked:
-            lines.append(f"{pad}if v is not _MISSING:")
+            lines.append(f"{pad}if {u} is not _MISSING:")
             pad += "    "
+        if len(rest) == 1:
+            emit(j, pad, u)
+            continue
+        lines.append(f"{pad}v = {u}")
         if all(st[0] == _S_KEY for st in rest):
             for t in range(1, len(rest)):
                 key, idx = rest[t][1], rest[t][2]
@@ -1085,6 +1092,9 @@ def _query_answer(doc: Document, got):
     """The Result of a batched first-match query, or None when the scanner must answer."""
     if got is None:
         return Result()  # no element matches
+    v = got[1]
+    if v.__class__ is str and got[0] == _K_VALUE and doc._escapes < 2:
+        return Result(STRING, _encode_basestring(v), v)
     try:
         return doc._result(got[0], got[1])
     except _Fallback:
