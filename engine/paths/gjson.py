@@ -582,7 +582,7 @@ def _batch_pass(rests: list):
                 "        if kind != _K_NONE:",
                 f"            ap{j}(_kind_raw(kind, v, doc))",
             ]
-            answers.append(f'Result(JSON, "[" + ",".join(a{j}) + "]")')
+            answers.append(f"Result(JSON, f\"[{{','.join(a{j})}}]\")")
         elif rest[4]:
             lines += [
                 f"        got = _query_element(el, r{j}, doc)",
@@ -591,7 +591,7 @@ def _batch_pass(rests: list):
                 "            if raw:",
                 f"                ap{j}(raw)",
             ]
-            answers.append(f'Result(JSON, "[" + ",".join(a{j}) + "]")')
+            answers.append(f"Result(JSON, f\"[{{','.join(a{j})}}]\")")
         else:
             lines += [
                 f"        if h{j} is None:",
@@ -694,13 +694,15 @@ def _batch_body(rests: list, firsts: list, ns: dict, pad0: str, checked: bool) -
                     lines += [
                         f"{pad}    for kk, x in v:",
                         f"{pad}        if kk == k{j}_{t}:",
-                        f"{pad}            v = x",
-                        f"{pad}            break",
-                        f"{pad}    else:",
-                        f"{pad}        v = _MISSING",
                     ]
-                else:
-                    lines.append(f"{pad}    v = _member(v, k{j}_{t}, doc)")
+                    emit(j, pad + "            ", "x")
+                    lines.append(f"{pad}            break")
+                    if idx is not None:
+                        lines.append(f"{pad}elif c is list and i{j}_{t} < len(v):")
+                        lines.append(f"{pad}    x = v[i{j}_{t}]")
+                        emit(j, pad + "    ", "x")
+                    break
+                lines.append(f"{pad}    v = _member(v, k{j}_{t}, doc)")
                 if idx is not None:
                     lines.append(f"{pad}elif c is list and i{j}_{t} < len(v):")
                     lines.append(f"{pad}    v = v[i{j}_{t}]")
@@ -708,7 +710,6 @@ def _batch_body(rests: list, firsts: list, ns: dict, pad0: str, checked: bool) -
                 lines.append(f"{pad}    v = _MISSING")
                 lines.append(f"{pad}if v is not _MISSING:")
                 pad += "    "
-            emit(j, pad)
         else:
             lines.append(f"{pad}kind, v = _eval(v, r{j}, 1, doc)")
             lines.append(f"{pad}if kind == _K_VALUE:")
