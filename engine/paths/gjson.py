@@ -169,8 +169,7 @@ class Document:
             escapes = 1
             try:
                 while pos >= 0:
-                    nxt = json_text[pos + 1]
-                    if nxt == "u" or nxt == "/":
+                    if json_text[pos + 1] in "u/":
                         escapes = 2
                         break
                     pos = find("\\", pos + 2)
