@@ -17,7 +17,10 @@ common paths (keys, indexes, ``#``, ``#.`` projections and ``#(...)``
 queries) on that tree.  Anything else, including malformed JSON, modifiers,
 pipes, multipaths and results whose raw text the tree can't reproduce,
 goes to ``engine.paths._scan``, a line-by-line port of the Go scanner.  Both
-give the same answers; the tree is only faster.
+give the same answers; the tree is only faster.  :meth:`Document.get_many`
+answers the paths over one array (a template's field mapping:
+``data.#.name``, ``data.#(id==7).email``, ...) in one pass, with a function
+generated once per tuple of paths.
 
 Ported logic: tidwall/gjson, MIT License, Copyright (c) 2016 Josh Baker.
 """
@@ -519,8 +522,8 @@ def _batch_pass(rests: list):
     more than the lookups themselves, so the pass is generated once per tuple
     of paths (cached with the batch) with every rest's steps written out.
     The generated source holds only names: keys, indexes, query values and
-    rests are bound as constants (keyword defaults, i.e. fast locals), never
-    written into the code.  Per element: a duplicate-free object is indexed
+    rests are bound as constants (closure cells of ``run``), never written
+    into the code.  Per element: a duplicate-free object is indexed
     once (``dict``, its first keys fetched by one ``itemgetter``); anything
     else (arrays, objects with duplicate keys) takes the general road,
     ``_eval`` per rest.  ``run(doc, arr, enc)`` returns one Result per rest
