@@ -5,7 +5,7 @@ mapping paths a template uses, producing each result's string".  Every
 library gets the same JSON text and the same paths; the ratios are printed
 against the two references measured in the same run.
 
-    /work/main/.venv/bin/python bench/gjson_bench.py [--seconds 1.0]
+    /work/main/.venv/bin/python bench/gjson_bench.py [--seconds 3] [--clock cpu|wall] [--escaped]
 
 Needs the ``bench`` extra (``gjson==1.2.0``, ``pygjson==0.0.10``).
 Targets: deskline >= 3x gjson-py and >= 0.5x pygjson.
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -88,36 +89,44 @@ def make_pygjson():
     return run
 
 
-def measure(fns: dict, text: str, seconds: float, rounds: int = 9) -> dict:
-    """Best operations per second of each function.
+def measure(fns: dict, text: str, seconds: float, rounds: int = 9, clock=time.perf_counter):
+    """(best operations per second of each function, the rounds' slices).
 
     The libraries take turns in short slices, round after round, so a
     background load on the machine hits them all alike; each keeps its best
-    slice.
+    slice.  ``clock`` is ``time.perf_counter`` (wall) or ``time.process_time``
+    (CPU time of this process: on a shared machine it leaves out the time
+    other processes hold the CPU, so it varies far less from run to run).
     """
     best = {name: 0.0 for name in fns}
+    per_round = []
     for fn in fns.values():
         fn(text)
     slice_s = seconds / rounds
     for _ in range(rounds):
+        this_round = {}
         for name, fn in fns.items():
             n = 0
-            start = time.perf_counter()
+            start = clock()
             deadline = start + slice_s
             while True:
                 for _ in range(20):
                     fn(text)
                 n += 20
-                now = time.perf_counter()
+                now = clock()
                 if now >= deadline:
                     break
-            best[name] = max(best[name], n / (now - start))
-    return best
+            this_round[name] = n / (now - start)
+            best[name] = max(best[name], this_round[name])
+        per_round.append(this_round)
+    return best, per_round
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=3.0, help="time per library (default 3)")
+    ap.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
+                    help="cpu: process CPU time (default; steady on a shared machine), wall: elapsed time")
     ap.add_argument("--escaped", action="store_true",
                     help="PHP-style response: non-ASCII as \\uXXXX and '/' as \\/ (slower road in deskline)")
     args = ap.parse_args(argv)
@@ -136,9 +145,15 @@ def main(argv=None) -> int:
         if name == "pygjson" and fn(text) != ours:
             print(f"note: {name} answers differently: {fn(text)}")
         fns[name] = fn
-    results = measure(fns, text, args.seconds)
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    results, rounds = measure(fns, text, args.seconds, clock=clock)
+    print(f"clock: {args.clock}; load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     for name, ops in results.items():
         print(f"{name:9s} {ops:10.0f} ops/s  {1e6 / ops:8.1f} us/op")
+    if "pygjson" in results:
+        ratios = sorted(r["deskline"] / r["pygjson"] for r in rounds)
+        print(f"deskline / pygjson per round: median {ratios[len(ratios) // 2]:.2f}x, "
+              f"range {ratios[0]:.2f}-{ratios[-1]:.2f}x")
     ok = True
     if "gjson-py" in results:
         r = results["deskline"] / results["gjson-py"]

@@ -276,3 +276,40 @@ def test_same_text_written_two_ways():
     assert doc.get("d.#.u").raw == want.raw
     assert doc.get_many("d.#.u", "d.#.v")[0].raw == want.raw
     assert [r.raw for r in doc.column("d", "u")] == ['"a\\/b"', '"a/b"', '"\\u00e9"', '"\\u00E9"', '"x\\\\\\"y"']
+
+
+queries = st.lists(st.sampled_from([
+    "#(id==1)", "#(id==1).a", "#(id>0)#", "#(id>0)#.a.b", '#(a=="x")', '#(a=="x").n', "#(n)#", "#(n).0",
+    "#(id!=1).a", '#(a%"*a*")#.id', '#(a!%"x")', "#(b>=\"a\")#.b", "#(id==~true)", "#(n==~null)#", "#(a==~*).id",
+    "#(id<=1e3)#.n", "#(0==1)", "#(#>0)",
+]), min_size=1, max_size=3)
+
+
+flat_scalars = st.sampled_from(["0", "1", "2", "-0", "1.0", "true", "null", '"x"', '"ax"', '"a\\/x"', '"1"'])
+flat_objects = st.lists(st.tuples(st.sampled_from(["id", "a", "n", "b"]), flat_scalars | st.just('{"b":"x"}')),
+                        max_size=5).map(lambda kv: [("",)] + kv)
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(items=st.lists(flat_objects | _containers(values), max_size=5), qs=queries,
+       tails=st.lists(st.sampled_from(["id", "a", "n", "a.b", "0"]), min_size=1, max_size=3),
+       ws=st.sampled_from(["", " "]))
+def test_get_many_with_queries_equals_scanner(items, qs, tails, ws):
+    """Queries batched with the projections of the same array give the scanner's answers."""
+    text = '{"d":[' + ",".join(_text(v, lambda: ws) for v in items) + "]}"
+    paths = ["d.#." + t for t in tails] + ["d." + q for q in qs]
+    got = gjson.parse(text).get_many(*paths)
+    for path, res in zip(paths, got):
+        want = gjson.get(text, path)
+        assert (res.string, res.raw, res.exists, res.type) == (want.string, want.raw, want.exists, want.type), path
+
+
+def test_batched_query_first_match_and_missing_rest():
+    text = '{"d":[{"id":2,"a":"x"},[1],{"id":1},{"id":1,"a":"late"},{"id":1,"id":3,"a":"dup"}]}'
+    doc = gjson.parse(text)
+    paths = ["d.#.id", "d.#(id==1).a", "d.#(id==1)#.a", "d.#(id==1)", "d.#(id==3).a", "d.#(a==\"x\").id"]
+    got = doc.get_many(*paths)
+    assert [r.raw for r in got] == [gjson.get(text, p).raw for p in paths]
+    assert got[1].exists is False  # the first match decides, though it has no "a"
+    assert got[2].raw == '["late","dup"]'
+    assert got[3].raw == '{"id":1}'

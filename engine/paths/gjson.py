@@ -17,7 +17,10 @@ common paths (keys, indexes, ``#``, ``#.`` projections and ``#(...)``
 queries) on that tree.  Anything else, including malformed JSON, modifiers,
 pipes, multipaths and results whose raw text the tree can't reproduce,
 goes to ``engine.paths._scan``, a line-by-line port of the Go scanner.  Both
-give the same answers; the tree is only faster.
+give the same answers; the tree is only faster.  :meth:`Document.get_many`
+answers the paths over one array (a template's field mapping:
+``data.#.name``, ``data.#(id==7).email``, ...) in one pass, with a function
+generated once per tuple of paths.
 
 Ported logic: tidwall/gjson, MIT License, Copyright (c) 2016 Josh Baker.
 """
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import difflib
 import json as _json
+import operator
 import re
 from dataclasses import dataclass
 from json.decoder import scanstring as _scanstring
@@ -161,35 +165,41 @@ class Document:
         self._tree = False
         self._root = None
         # 0: no backslash at all, 1: only short escapes (\" \\ \n ...), 2: \u or \/ too
-        self._escapes = 0
-        pos = json_text.find("\\")
-        while pos >= 0:
-            self._escapes = 1
-            nxt = json_text[pos + 1:pos + 2]
-            if nxt == "u" or nxt == "/":
-                self._escapes = 2
-                break
-            pos = json_text.find("\\", pos + 2)
+        escapes = 0
+        find = json_text.find
+        pos = find("\\")
+        if pos >= 0:
+            escapes = 1
+            try:
+                while pos >= 0:
+                    if json_text[pos + 1] in "u/":
+                        escapes = 2
+                        break
+                    pos = find("\\", pos + 2)
+            except IndexError:
+                pass  # a backslash ends the text: not JSON, the scanner answers
+        self._escapes = escapes
         self._raw_map = None
         self._neg_zero = None
-        self._dicts: dict = {}
-        n = len(json_text)
-        i = 0
-        while i < n and json_text[i] in _WS:
-            i += 1
-        if i < n and json_text[i] in "{[":
-            try:
-                root, end = _SCAN_ONCE(json_text, i)
-            except (StopIteration, ValueError, RecursionError):
+        self._dicts = None
+        first = json_text[:1]
+        if first == "{" or first == "[":
+            i = 0
+        else:
+            i = len(json_text) - len(json_text.lstrip(_WS))
+            first = json_text[i:i + 1]
+            if first != "{" and first != "[":
                 return
-            while end < n and json_text[end] in _WS:
-                end += 1
-            if end != n:
-                return
-            if self._escapes == 2 and _SURROGATE_ESCAPE.search(json_text):
-                return  # Go turns lone surrogates into U+FFFD, Python keeps them
-            self._root = root
-            self._tree = True
+        try:
+            root, end = _SCAN_ONCE(json_text, i)
+        except (StopIteration, ValueError, RecursionError):
+            return
+        if end != len(json_text) and json_text[end:].strip(_WS):
+            return
+        if escapes == 2 and _SURROGATE_ESCAPE.search(json_text):
+            return  # Go turns lone surrogates into U+FFFD, Python keeps them
+        self._root = root
+        self._tree = True
 
     @property
     def is_valid_json(self) -> bool:
@@ -228,19 +238,29 @@ class Document:
         if batch is None:
             batch = _batch_plan(paths)
         singles, groups = batch
+        if singles is None:
+            # one batch answers every path, in order: the usual field mapping
+            try:
+                out = _batch_project(self, groups[0], groups[2])
+            except _Fallback:
+                return [self.get(p) for p in paths]
+            for i in groups[3]:  # first-match queries: None when the scanner must answer
+                if out[i] is None:
+                    out[i] = self.get(paths[i])
+            return out
         out: list = [None] * len(paths)
         get = self.get
         for i in singles:
             out[i] = get(paths[i])
-        for first, indexes, rests in groups:
+        for first, indexes, run, _ in groups:
             try:
-                answers = _batch_project(self, first, rests)
+                answers = _batch_project(self, first, run)
             except _Fallback:
                 for i in indexes:
                     out[i] = get(paths[i])
                 continue
-            for i, raw in zip(indexes, answers):
-                out[i] = Result(JSON, raw)
+            for i, answer in zip(indexes, answers):
+                out[i] = answer if answer is not None else get(paths[i])
         return out
 
     def column(self, prefix: str, rest: str) -> list[Result] | None:
@@ -427,11 +447,20 @@ _BATCHES: dict = {}
 
 
 def _batch_plan(paths: tuple):
-    """(single path indexes, [(key, indexes, specs)]) for :meth:`Document.get_many`."""
+    """(single path indexes, [(key, indexes, generated pass, lookups)]) for :meth:`Document.get_many`.
+
+    Paths ``key.#.rest`` and ``key.#(query)...`` over the same ``key`` form
+    one batch answered in one pass, which gives one Result per path (None
+    where only the scanner can answer: only at the positions ``lookups``,
+    the first-match queries).  Single indexes None: one batch has all the
+    paths, in order.
+    """
     grouped: dict = {}
     singles = []
     for i, path in enumerate(paths):
         shape = _projection_shape(path)
+        if shape is None:
+            shape = _query_shape(path)
         if shape is None:
             singles.append(i)
         else:
@@ -441,30 +470,40 @@ def _batch_plan(paths: tuple):
         if len(items) == 1:
             singles.append(items[0][0])
         else:
-            specs = []
-            for _, rest in items:
-                deep = rest if len(rest) > 1 else None
-                keys = tail = None
-                if deep and all(st[0] == _S_KEY for st in rest):
-                    if len(rest) == 2:
-                        tail = rest[1]  # ``#.a.b``: one more key or index, inlined
-                    else:
-                        keys = tuple((n == len(rest) - 2, st[1], st[2]) for n, st in enumerate(rest[1:]))
-                specs.append((rest[0][1], deep, keys, tail, rest))
-            groups.append((first, [i for i, _ in items], specs))
+            specs = [spec for _, spec in items]
+            lookups = [n for n, spec in enumerate(specs) if spec[0] == _S_QUERY and not spec[4]]
+            groups.append((first, [i for i, _ in items], _batch_pass(specs), lookups))
     plan = (singles, groups)
+    if not singles and len(groups) == 1 and groups[0][1] == list(range(len(paths))):
+        plan = (None, groups[0])
     if len(_BATCHES) > 1024:
         _BATCHES.clear()
     _BATCHES[paths] = plan
     return plan
 
 
-def _batch_project(doc: "Document", first: str, specs: list) -> list:
-    """The raw arrays of ``first.#.rest`` for every rest, in one pass over the array.
+def _query_shape(path: str):
+    """(key, query step) when ``path`` is ``key.#(k op v)`` or ``key.#(k op v)[#].rest``.
 
-    ``specs`` holds, per rest: its first key, the rest when longer than one
-    step, the rest's later steps as (is_last, key, index) when they are all
-    keys/indexes, and the rest itself.
+    Only queries testing one key of the element, with a rest of plain keys
+    and indexes, join a batch; other shapes are answered alone.
+    """
+    steps = _compile(path)
+    if steps is None or len(steps) != 2 or steps[0][0] != _S_KEY or steps[1][0] != _S_QUERY:
+        return None
+    step = steps[1]
+    qsteps, rest, self_path = step[1], step[5], step[6]
+    if self_path or len(qsteps) != 1 or qsteps[0][0] != _S_KEY:
+        return None
+    if rest is not None and not all(st[0] == _S_KEY for st in rest):
+        return None
+    return (steps[0][1], step)
+
+
+def _batch_project(doc: "Document", first: str, run) -> list:
+    """The Results of a batch's paths over the array ``first``, in one pass.
+
+    ``run`` is the batch's generated pass (see :func:`_batch_pass`).
     """
     root = doc._root
     if root.__class__ is not tuple:
@@ -472,95 +511,214 @@ def _batch_project(doc: "Document", first: str, specs: list) -> list:
     arr = _member(root, first, doc)
     if arr.__class__ is not list:
         raise _Fallback
-    plain = doc._escapes < 2
-    raw_map = None
-    if not plain:
-        if doc._raw_map is None:
-            doc._raw_map = _build_raw_map(doc.text)
-        raw_map = doc._raw_map
-    parts: list = [[] for _ in specs]
-    run = [(key, deep, keys, tail, part.append) for (key, deep, keys, tail, _), part in zip(specs, parts)]
-    for el in arr:
-        cls = el.__class__
-        d = None
-        if cls is tuple:
-            d = dict(el)
-            if len(d) != len(el):
-                d = None  # duplicate keys: take the general road for this element
-        elif cls is not list:
-            if cls is str and ("[" in el or "{" in el):
-                raise _Fallback
-            continue
-        if d is None:
-            for spec, part in zip(specs, parts):
-                kind, v = _eval(el, spec[4], 0, doc)
-                if kind != _K_NONE:
-                    part.append(_kind_raw(kind, v, doc))
-            continue
-        get = d.get
-        for key, deep, keys, tail, append in run:
-            v = get(key, _MISSING)
-            if v is _MISSING:
-                continue
-            if tail is not None:
-                c = v.__class__
-                if c is tuple:
-                    k = tail[1]
-                    for kk, x in v:
-                        if kk == k:
-                            v = x
-                            break
-                    else:
-                        continue
-                elif c is list and tail[2] is not None and tail[2] < len(v):
-                    v = v[tail[2]]
-                else:
-                    continue
-            elif keys is not None:
-                # the rest is keys and indexes only: walk it inline
-                for is_last, k, idx in keys:
-                    c = v.__class__
-                    if c is tuple:
-                        if is_last:
-                            for kk, x in v:
-                                if kk == k:
-                                    v = x
-                                    break
-                            else:
-                                v = _MISSING
-                        else:
-                            v = _member(v, k, doc)
-                    elif c is list and idx is not None and idx < len(v):
-                        v = v[idx]
-                    else:
-                        v = _MISSING
-                    if v is _MISSING:
-                        break
-                if v is _MISSING:
-                    continue
-            elif deep is not None:
-                kind, v = _eval(v, deep, 1, doc)
-                if kind != _K_VALUE:
-                    if kind != _K_NONE:
-                        append(_kind_raw(kind, v, doc))
-                    continue
-            c = v.__class__
-            if c is str:
-                if plain:
-                    append(_encode_basestring(v))
-                else:
-                    r = raw_map.get(v)
-                    if r is None:
-                        append(_encode_basestring(v))  # written without escapes
-                    elif r is False:
-                        raise _Fallback
-                    else:
-                        append(r)
-            elif c is int and v:
-                append(str(v))
+    return run(doc, arr, _encode_basestring if doc._escapes < 2 else doc._string_raw)
+
+
+def _batch_pass(rests: list):
+    """Generate the one-pass function answering every path of a batch.
+
+    A template's mapping asks 5 to 20 projections of one array (and often a
+    ``#(id==...)`` lookup in it); interpreting each rest per element costs
+    more than the lookups themselves, so the pass is generated once per tuple
+    of paths (cached with the batch) with every rest's steps written out.
+    The generated source holds only names: keys, indexes, query values and
+    rests are bound as constants (closure cells of ``run``), never written
+    into the code.  Per element: a duplicate-free object is indexed
+    once (``dict``, its first keys fetched by one ``itemgetter``); anything
+    else (arrays, objects with duplicate keys) takes the general road,
+    ``_eval`` per rest.  ``run(doc, arr, enc)`` returns one Result per rest
+    (None where only the scanner can answer) or raises ``_Fallback``.
+    """
+    ns: dict = {
+        "_MISSING": _MISSING, "_Fallback": _Fallback, "_member": _member, "_eval": _eval,
+        "_raw_of": _raw_of, "_kind_raw": _kind_raw, "_K_NONE": _K_NONE, "_K_VALUE": _K_VALUE,
+        "_query_element": _query_element, "_query_answer": _query_answer, "Result": Result, "JSON": JSON,
+        "tuple": tuple, "list": list, "str": str, "int": int, "dict": dict, "len": len,
+    }
+    # the distinct first keys of rests and query keys, fetched together
+    firsts = list(dict.fromkeys(spec[1][0][1] if spec[0] == _S_QUERY else spec[0][1] for spec in rests))
+    ns["firsts"] = firsts
+    ns["fetch"] = operator.itemgetter(*firsts)
+    fvars = ", ".join(f"u{m}" for m in range(len(firsts)))
+    if len(firsts) == 1:
+        fvars += ","
+    for j, rest in enumerate(rests):
+        ns[f"r{j}"] = rest
+    lines = ["def run(doc, arr, enc):"]
+    for j, rest in enumerate(rests):
+        if rest[0] == _S_QUERY and not rest[4]:
+            lines.append(f"    h{j} = None")
+        else:
+            lines.append(f"    a{j} = []; ap{j} = a{j}.append")
+    lines += [
+        "    for el in arr:",
+        "        cls = el.__class__",
+        "        if cls is tuple:",
+        "            d = dict(el)",
+        "            if len(d) == len(el):",
+        "                try:",
+        f"                    {fvars} = {'fetch(d)' if len(firsts) > 1 else '(fetch(d),)'}",
+        "                except KeyError:",
+        "                    get = d.get",
+        f"                    {fvars} = [get(k, _MISSING) for k in firsts]",
+    ]
+    # the element's body twice: for an object lacking some of the first keys
+    # (every fetched member checked), then for one having them all (the usual)
+    lines += _batch_body(rests, firsts, ns, " " * 20, checked=True)
+    lines.append("                    continue")
+    lines += _batch_body(rests, firsts, ns, " " * 16, checked=False)
+    lines += [
+        "                continue",
+        "        elif cls is not list:",
+        "            # Go evaluates the rest on a scalar's raw text: only a string",
+        "            # with a bracket in it can answer, which the scanner handles",
+        '            if cls is str and ("[" in el or "{" in el):',
+        "                raise _Fallback",
+        "            continue",
+    ]
+    answers = []
+    for j, rest in enumerate(rests):
+        if rest[0] != _S_QUERY:
+            lines += [
+                f"        kind, v = _eval(el, r{j}, 0, doc)",
+                "        if kind != _K_NONE:",
+                f"            ap{j}(_kind_raw(kind, v, doc))",
+            ]
+            answers.append(f"Result(JSON, f\"[{{','.join(a{j})}}]\")")
+        elif rest[4]:
+            lines += [
+                f"        got = _query_element(el, r{j}, doc)",
+                "        if got is not None and got[0] != _K_NONE:",
+                "            raw = _kind_raw(got[0], got[1], doc)",
+                "            if raw:",
+                f"                ap{j}(raw)",
+            ]
+            answers.append(f"Result(JSON, f\"[{{','.join(a{j})}}]\")")
+        else:
+            lines += [
+                f"        if h{j} is None:",
+                f"            h{j} = _query_element(el, r{j}, doc)",
+            ]
+            answers.append(f"_query_answer(doc, h{j})")
+    lines.append("    return [" + ", ".join(answers) + "]")
+    # every constant becomes a closure variable of ``run`` (a fast cell load,
+    # where globals or keyword defaults cost a dict lookup per use or call)
+    names = list(ns)
+    source = "def make(" + ", ".join(names) + "):\n" + "\n".join("    " + line for line in lines) + "\n    return run"
+    scope: dict = {}
+    exec(source, scope)  # noqa: S102 - source built above from names only
+    return scope["make"](**ns)
+
+
+def _batch_body(rests: list, firsts: list, ns: dict, pad0: str, checked: bool) -> list:
+    """Source lines answering every rest on one duplicate-free object ``d``
+    whose first keys' members are in ``u0, u1, ...`` (``_MISSING`` when
+    absent, which only happens when ``checked``)."""
+    lines: list = []
+
+    def emit(j: int, pad: str, v: str = "v") -> None:
+        lines.extend([
+            f"{pad}c = {v}.__class__",
+            f"{pad}if c is str:",
+            f"{pad}    ap{j}(enc({v}))",
+            f"{pad}elif c is int and {v}:",
+            f"{pad}    ap{j}(str({v}))",
+            f"{pad}else:",
+            f"{pad}    ap{j}(_raw_of({v}, doc))",
+        ])
+
+    for j, rest in enumerate(rests):
+        if rest[0] == _S_QUERY:
+            # ``#(key op value)``: test the element's member, then evaluate the rest
+            ns[f"t{j}"] = _query_tester(rest)
+            ns[f"q{j}"] = rest[5]
+            u = f"u{firsts.index(rest[1][0][1])}"
+            if rest[5] is None:
+                got = "(_K_VALUE, el)"
+            elif len(rest[5]) == 1:
+                # one key: the object has no duplicate keys, so its dict answers
+                ns[f"qk{j}"] = rest[5][0][1]
+                got = f"(_K_VALUE, x) if (x := d.get(qk{j}, _MISSING)) is not _MISSING else (_K_NONE, None)"
             else:
-                append(_raw_of(v, doc))
-    return ["[" + ",".join(p) + "]" for p in parts]
+                got = f"_eval(el, q{j}, 0, doc)"
+            pyop = _PY_OPS.get(rest[2]) if not rest[3].startswith("~") else None
+            pad = pad0
+            if not rest[4]:
+                lines.append(f"{pad}if h{j} is None:")  # the first match decides
+                pad += "    "
+            if pyop is None:
+                lines.append(f"{pad}if t{j}({u}):")
+            else:
+                # the usual ``#(id==123)`` / ``#(name=="x")`` written out: integers
+                # compare exactly like Go's float64 up to 2**53, strings by code point
+                ns[f"qn{j}"] = rest[7]
+                ns[f"qs{j}"] = rest[3]
+                lines += [
+                    f"{pad}v = {u}",
+                    f"{pad}c = v.__class__",
+                    f"{pad}if c is int and -9007199254740992 <= v <= 9007199254740992:",
+                    f"{pad}    ok = v {pyop} qn{j}",
+                    f"{pad}elif c is str:",
+                    f"{pad}    ok = v {pyop} qs{j}",
+                    f"{pad}else:",
+                    f"{pad}    ok = t{j}(v)",
+                    f"{pad}if ok:",
+                ]
+            if rest[4]:
+                lines += [
+                    f"{pad}    kind, v = {got}",
+                    f"{pad}    if kind != _K_NONE:",
+                    f"{pad}        raw = _kind_raw(kind, v, doc)",
+                    f"{pad}        if raw:",
+                    f"{pad}            ap{j}(raw)",
+                ]
+            else:
+                lines.append(f"{pad}    h{j} = {got}")
+            continue
+        u = f"u{firsts.index(rest[0][1])}"
+        pad = pad0
+        if checked:
+            lines.append(f"{pad}if {u} is not _MISSING:")
+            pad += "    "
+        if len(rest) == 1:
+            emit(j, pad, u)
+            continue
+        lines.append(f"{pad}v = {u}")
+        if all(st[0] == _S_KEY for st in rest):
+            for t in range(1, len(rest)):
+                key, idx = rest[t][1], rest[t][2]
+                ns[f"k{j}_{t}"] = key
+                ns[f"i{j}_{t}"] = idx
+                lines.append(f"{pad}c = v.__class__")
+                lines.append(f"{pad}if c is tuple:")
+                if t == len(rest) - 1:
+                    # the last key: Go takes the first member with that name
+                    lines += [
+                        f"{pad}    for kk, x in v:",
+                        f"{pad}        if kk == k{j}_{t}:",
+                    ]
+                    emit(j, pad + "            ", "x")
+                    lines.append(f"{pad}            break")
+                    if idx is not None:
+                        lines.append(f"{pad}elif c is list and i{j}_{t} < len(v):")
+                        lines.append(f"{pad}    x = v[i{j}_{t}]")
+                        emit(j, pad + "    ", "x")
+                    break
+                lines.append(f"{pad}    v = _member(v, k{j}_{t}, doc)")
+                if idx is not None:
+                    lines.append(f"{pad}elif c is list and i{j}_{t} < len(v):")
+                    lines.append(f"{pad}    v = v[i{j}_{t}]")
+                lines.append(f"{pad}else:")
+                lines.append(f"{pad}    v = _MISSING")
+                lines.append(f"{pad}if v is not _MISSING:")
+                pad += "    "
+        else:
+            lines.append(f"{pad}kind, v = _eval(v, r{j}, 1, doc)")
+            lines.append(f"{pad}if kind == _K_VALUE:")
+            emit(j, pad + "    ")
+            lines.append(f"{pad}elif kind != _K_NONE:")
+            lines.append(f"{pad}    ap{j}(_kind_raw(kind, v, doc))")
+    return lines
 
 
 def _make_plan(path: str):
@@ -703,12 +861,15 @@ def _member(obj: tuple, key: str, doc: Document):
     """
     if len(obj) > 4:
         # objects the path goes through are indexed once per document
-        d = doc._dicts.get(id(obj))
+        dicts = doc._dicts
+        if dicts is None:
+            dicts = doc._dicts = {}
+        d = dicts.get(id(obj))
         if d is None:
             d = dict(obj)
             if len(d) != len(obj):
                 d = False
-            doc._dicts[id(obj)] = d
+            dicts[id(obj)] = d
         if d is not False:
             return d.get(key, _MISSING)
     found = _MISSING
@@ -904,6 +1065,60 @@ _STRING_OPS = {
     "=": str.__eq__, "!=": str.__ne__, "<": str.__lt__,
     "<=": str.__le__, ">": str.__gt__, ">=": str.__ge__,
 }
+
+
+def _query_tester(step: tuple) -> Callable:
+    """``test(v)``: does a query's one-key test (``#(key op value)``) pass for member value ``v``?
+
+    ``v`` is the element's first member named ``key``, ``_MISSING`` when it
+    has none.  Same decisions as :func:`_query`.
+    """
+    _, _qsteps, op, value, _all, _rest, _self_path, value_num = step
+    matches = _scan.query_matches
+    simple = not value.startswith("~")
+    num_op = _NUMBER_OPS.get(op) if simple else None
+    str_op = _STRING_OPS.get(op) if simple else None
+
+    def test(v) -> bool:
+        if v is _MISSING:
+            return matches(op, value, Result())
+        vcls = v.__class__
+        if vcls is int and num_op is not None:
+            return num_op(_int_float(v), value_num)
+        if vcls is str and str_op is not None:
+            return str_op(v, value)
+        return matches(op, value, _tree_result(v))
+    return test
+
+
+def _query_answer(doc: Document, got):
+    """The Result of a batched first-match query, or None when the scanner must answer."""
+    if got is None:
+        return Result()  # no element matches
+    v = got[1]
+    if v.__class__ is str and got[0] == _K_VALUE and doc._escapes < 2:
+        return Result(STRING, _encode_basestring(v), v)
+    try:
+        return doc._result(got[0], got[1])
+    except _Fallback:
+        return None
+
+
+_PY_OPS = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+
+
+def _query_element(el, step: tuple, doc: Document):
+    """A one-key query (see :func:`_query_shape`) on one element: None when it
+    doesn't match, else the (kind, value) of the query's rest on it."""
+    cls = el.__class__
+    if cls is not tuple and cls is not list:
+        return None  # the query tests a member: a scalar never matches
+    kind, v = _eval(el, step[1], 0, doc)
+    if not _query_tester(step)(v if kind == _K_VALUE else _MISSING):
+        return None
+    if step[5] is None:
+        return (_K_VALUE, el)
+    return _eval(el, step[5], 0, doc)
 
 
 def _query(arr: list, step: tuple, doc: Document):
