@@ -1,0 +1,230 @@
+"""The console engine end to end: PbxSimulator -> Engine -> DemoHelpdesk, all on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from engine.console import (
+    DEMO_EXTENSION_EMAILS, CallAnswered, CallEnded, CallRang, ContactCard, ContactResolved, Engine,
+    EngineProblem, EngineSettings, JournalFailed, JournalQueued, JournalWritten, TraceRecorded, classify,
+)
+from engine.flows import ContactMatch, ScenarioError, ScenarioResult
+from engine.http import Trace
+from engine.outbox import BackoffPolicy
+from engine.store import ItemState
+
+FAST = BackoffPolicy(base_delay=0.05, max_delay=0.1, jitter=0.0)
+
+
+class Facts(list):
+    async def wait_for(self, kind, pred=lambda f: True, timeout: float = 10.0):
+        async with asyncio.timeout(timeout):
+            while True:
+                for fact in self:
+                    if isinstance(fact, kind) and pred(fact):
+                        return fact
+                await asyncio.sleep(0.01)
+
+    def of(self, kind):
+        return [f for f in self if isinstance(f, kind)]
+
+
+@pytest.fixture
+async def demo(tmp_path):
+    settings = EngineSettings(extension_emails=DEMO_EXTENSION_EMAILS, tickets="none", outbox=FAST, outbox_poll=0.2)
+    engine = await Engine.demo(store_path=tmp_path / "store.sqlite3", speed=0, script=None, settings=settings)
+    facts = Facts()
+    engine.subscribe(facts.append)
+    frames: list[str] = []
+    engine.source.frame_listeners.append(frames.append)
+    await engine.start()
+    await engine.demo_pbx.wait_subscribed()
+    # user association runs at start; wait until it is done so cards pop for 1001..1005
+    async with asyncio.timeout(10):
+        while not engine.integration.associations:
+            await asyncio.sleep(0.01)
+    engine.test_facts, engine.test_frames = facts, frames
+    yield engine
+    await engine.stop()
+
+
+async def test_a_ring_shows_the_callers_card(demo):
+    pbx = demo.demo_pbx
+    call_id = await pbx.ring("+15550100", "1001")
+    rang = await demo.test_facts.wait_for(CallRang)
+    assert (rang.call_id, rang.direction, rang.number, rang.extensions, rang.popup) == \
+        (call_id, "Inbound", "+15550100", ("1001",), True)
+    resolved = await demo.test_facts.wait_for(ContactResolved)
+    card = resolved.card
+    assert card.name == "Alice Anders" and card.company == "Acme" and card.email == "alice@acme.example"
+    assert card.variant == "as_received" and card.variant_number == "+15550100"
+    assert card.popup_url == f"{demo.demo_helpdesk.base_url}/api/v1/contacts/c1"
+    assert ("business", "+15550100") in card.numbers and ("mobile", "+15550101") in card.numbers
+    assert demo.calls[call_id].card == card
+    traces = demo.test_facts.of(TraceRecorded)
+    assert any(t.trace.scenario == "SyncContactAuto" and t.trace.status == 200 for t in traces)
+    assert all("demo-api-token" not in t.trace.as_curl() for t in traces)
+
+
+async def test_switchboard_number_offers_every_match_and_the_operator_picks(demo):
+    call_id = await demo.demo_pbx.ring("+15557000", "1002")
+    card = (await demo.test_facts.wait_for(ContactResolved)).card
+    assert [m.fields["FirstName"] for m in card.matches] == ["Dan", "Erin"]
+    assert card.name == "Dan Diaz"
+    picked = demo.choose_contact(call_id, 1)
+    assert picked.name == "Erin Evans" and demo.card(call_id).name == "Erin Evans"
+    assert demo.calls[call_id].context.contact.fields["FirstName"] == "Erin"
+    with pytest.raises(IndexError):
+        demo.choose_contact(call_id, 5)
+
+
+async def test_missed_queue_call_is_journaled_once_even_with_a_duplicate_cdr(demo):
+    pbx = demo.demo_pbx
+    await pbx.run_script("missed +15557000 -> 6400 (queue 1002 1003) after 1s", speed=0)
+    ended = await demo.test_facts.wait_for(CallEnded)
+    assert ended.missed
+    written = await demo.test_facts.wait_for(JournalWritten)
+    assert written.scenario == "CallJournal" and written.call_id == ended.call_id
+    # the PBX sends the CDR again: the tracker and the outbox both ignore it
+    cdr = next(f for f in demo.test_frames if json.loads(f).get("type") == 30012)
+    assert pbx.publish(json.loads(cdr)) == 1
+    await asyncio.sleep(0.3)
+    # and even when the engine is told twice (e.g. after a restart), the outbox keeps one item
+    call = demo.tracker.get(ended.call_id)
+    await demo._complete(call, None)
+    await demo.idle()
+    journal = [e for e in demo.demo_helpdesk.journal if e["from"] == "+15557000"]
+    assert len(journal) == 1
+    assert journal[0]["call_status"] == "No Answer" and journal[0]["direction"] == "Inbound"
+    assert journal[0]["agent_id"] == "a2"      # 1002 is Grace, associated by e-mail
+    queued = demo.test_facts.of(JournalQueued)
+    assert [q.duplicate for q in queued] == [False, True]
+    items = await demo.outbox_items()
+    assert [(i.scenario, i.state) for i in items] == [("CallJournal", ItemState.DONE)]
+    history = await demo.history()
+    assert history[0].status == "No Answer" and history[0].contact_name == "Dan Diaz"
+
+
+async def test_helpdesk_down_the_outbox_retries_then_writes(demo):
+    pbx = demo.demo_pbx
+    await pbx.ring("+15550100", "1001")
+    await demo.test_facts.wait_for(ContactResolved)
+    await pbx.answer("1001")
+    demo.demo_helpdesk.fail_next(6, status=503)
+    await pbx.hangup()
+    failed = await demo.test_facts.wait_for(JournalFailed)
+    assert failed.state == "failed" and "503" in failed.error
+    written = await demo.test_facts.wait_for(JournalWritten, timeout=15)
+    assert written.scenario == "CallJournal"
+    assert len([e for e in demo.demo_helpdesk.journal if e["from"] == "+15550100"]) == 1
+    item = (await demo.outbox_items())[0]
+    assert item.state == ItemState.DONE and item.attempts >= 2
+
+
+async def test_extensions_without_a_helpdesk_user_get_no_card(demo):
+    call_id = await demo.demo_pbx.ring("+15550100", "1009")
+    rang = await demo.test_facts.wait_for(CallRang)
+    assert rang.popup is False
+    await demo.demo_pbx.hangup()
+    await demo.test_facts.wait_for(CallEnded)
+    await demo.idle()
+    assert not demo.test_facts.of(ContactResolved)
+    assert not [t for t in demo.test_facts.of(TraceRecorded) if t.trace.scenario == "SyncContactAuto"]
+    assert (await demo.history())[0].call_id == call_id      # the history still has it
+    assert await demo.outbox_items() == []
+
+
+async def test_unknown_caller_gets_an_empty_card_and_can_be_created(demo):
+    call_id = await demo.demo_pbx.ring("+15559999", "1004")
+    card = (await demo.test_facts.wait_for(ContactResolved)).card
+    assert not card.found and not card.error
+    created = await demo.create_contact(call_id, first_name="Zed", last_name="Zulu")
+    assert created.created and created.name == "Zed Zulu"
+    assert any(c["first_name"] == "Zed" and c["business_phone"] == "+15559999" for c in demo.demo_helpdesk.contacts)
+    await demo.demo_pbx.answer("1004")
+    await demo.demo_pbx.hangup()
+    await demo.test_facts.wait_for(JournalWritten)
+    assert [e["from"] for e in demo.demo_helpdesk.journal if e["from"] == "+15559999"] == ["+15559999"]
+
+
+async def test_unknown_caller_journal_is_skipped_when_the_template_needs_a_contact(demo):
+    await demo.demo_pbx.run_script("missed +15559999 -> 1004 after 1s", speed=0)
+    skipped = await demo.test_facts.wait_for(JournalFailed)
+    assert skipped.state == "skipped" and "needs a matched contact" in skipped.error
+    await demo.idle()
+    assert await demo.outbox_items() == []
+
+
+async def test_manual_search(demo):
+    card = await demo.search("Globex")
+    assert {m.fields["FirstName"] for m in card.matches} >= {"Dan", "Erin"}
+
+
+async def test_facts_iterator_ends_when_the_engine_stops(tmp_path):
+    engine = await Engine.demo(store_path=tmp_path / "s.sqlite3", speed=0)
+    seen = []
+
+    async def read():
+        async for fact in engine.facts():
+            seen.append(fact)
+
+    reader = asyncio.create_task(read())
+    await engine.start_demo()
+    await asyncio.wait_for(engine.demo_done.wait(), 10)
+    await engine.idle(timeout=15)
+    await engine.stop()
+    await asyncio.wait_for(reader, 5)
+    kinds = {type(f).__name__ for f in seen}
+    assert {"CallRang", "ContactResolved", "CallAnswered", "CallEnded", "JournalQueued", "JournalWritten",
+            "ConnectionChanged", "TokenHealthChanged"} <= kinds
+    assert not [f for f in seen if isinstance(f, EngineProblem)]
+
+
+async def test_a_failing_subscriber_does_not_stop_the_engine(demo):
+    def broken(fact):
+        raise RuntimeError("boom")
+
+    demo.subscribe(broken)
+    await demo.demo_pbx.ring("+15550100", "1001")
+    await demo.test_facts.wait_for(ContactResolved)
+
+
+def _result(status=None, error="", ok=False, sent=True):
+    result = ScenarioResult("CallJournal")
+    if sent:
+        from engine.flows.runner import RequestOutcome
+        from engine.template.model import Request
+
+        trace = Trace("CallJournal", "journal", "POST", "http://h/x", status=status, error=error)
+        result.outcomes.append(RequestOutcome(Request.__new__(Request), trace))
+    if not ok:
+        result.error = ScenarioError("it failed", scenario="CallJournal")
+    return result
+
+
+@pytest.mark.parametrize(("status", "error", "sent", "kind"), [
+    (503, "", True, "retry"), (429, "", True, "retry"), (400, "", True, "fatal"), (500, "", True, "unknown"),
+    (None, "cannot connect: refused", True, "retry"), (None, "read timeout", True, "unknown"),
+    (None, "", False, "fatal"),
+])
+def test_classify_says_whether_a_resend_is_safe(status, error, sent, kind):
+    assert classify(_result(status, error, sent=sent)).kind == kind
+
+
+def test_classify_keeps_ticket_and_contact_ids():
+    result = _result(201, ok=True)
+    result.variables = {"TicketId": "7", "ContactId": "c1", "Subject": "x"}
+    outcome = classify(result)
+    assert outcome.kind == "done" and dict(outcome.outputs) == {"TicketId": "7", "ContactId": "c1"}
+
+
+def test_card_choose_and_numbers():
+    a = ContactMatch("Contacts", {"ContactId": "1", "FirstName": "A", "MobileNumber": "+1"}, "http://x/1")
+    b = ContactMatch("Contacts", {"ContactId": "2", "Company": "B Inc"})
+    card = ContactCard("+1", (a, b), 0, "as_received", "+1")
+    assert card.name == "A" and card.numbers == [("mobile", "+1")] and card.popup_url == "http://x/1"
+    assert card.choose(1).name == "B Inc" and card.choose(1).popup_url == ""
+    assert ContactCard("+1").contact is None and ContactCard("+1").numbers == []
