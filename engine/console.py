@@ -239,6 +239,20 @@ class ContactCard:
         return replace(self, chosen=index)
 
 
+@dataclass(frozen=True, slots=True)
+class SetupInfo:
+    """What the integration setup pane shows (secret field values are masked)."""
+
+    template: str
+    auth: str
+    fields: tuple[tuple[str, str], ...] = ()
+    authentication: tuple[tuple[str, str], ...] = ()      # what to register in the helpdesk (OAuth2)
+    health: TokenHealth | None = None
+    user_association: bool = False
+    associations: tuple[tuple[str, str, str], ...] = ()   # extension, helpdesk user id, user name
+    notes: tuple[str, ...] = ()
+
+
 # -- live calls -------------------------------------------------------------------------------------------
 
 @dataclass(slots=True)
@@ -362,6 +376,7 @@ class Engine:
         self.demo_pbx: Any = None
         self.demo_done = asyncio.Event()
         self._demo_play: Callable[[], Awaitable[None]] | None = None
+        self._authorization: Any = None
         self.outbox.subscribe(self._on_outbox)
         integration._on_trace = self._on_trace
 
@@ -715,6 +730,57 @@ class Engine:
         _, notes = await self.integration.associate_users(self.settings.extension_emails, merged)
         self.association_notes = notes
         return notes
+
+    def setup_info(self) -> SetupInfo:
+        integration = self.integration
+        template = integration.template
+        secret = {f.name for f in template.custom_fields if f.secret}
+        from engine.http import sensitive_name
+
+        fields = tuple((name, "********" if value and (name in secret or sensitive_name(name)) else value)
+                       for name, value in integration.values.items())
+        associations = tuple((ext, user.id, user.display_name)
+                             for ext, user in sorted(integration.associations.items()))
+        return SetupInfo(template.general.name or template.general.key or str(template.file),
+                         getattr(integration.auth, "kind", "none"), fields,
+                         tuple(integration.authentication_info()), integration.health(),
+                         template.feature_enabled("UserAssociation"), associations, tuple(self.association_notes))
+
+    # -- authentication ----------------------------------------------------------------------------
+    @property
+    def uses_oauth2(self) -> bool:
+        return getattr(self.integration.auth, "kind", "") == "oauth2"
+
+    def authorization_url(self) -> str:
+        """Start an OAuth2 authorization: the URL the operator opens in any browser."""
+        auth = self._oauth2()
+        self._authorization = auth.authorization_request()
+        return self._authorization.url
+
+    async def complete_authorization(self, pasted_redirect: str) -> TokenHealth:
+        """Finish the authorization with the address the browser was redirected to."""
+        auth = self._oauth2()
+        if self._authorization is None:
+            raise LocatedError("start the authorization first (it gives the URL to open)",
+                               Location(field="redirect URL"))
+        await auth.complete(pasted_redirect, self._authorization)
+        return self._health_now()
+
+    async def authorize_via_loopback(self, show_url: Callable[[str], object], timeout: float = 300.0) -> TokenHealth:
+        """Authorize by receiving the redirect on the loopback callback (``show_url`` gets the URL to open)."""
+        await self._oauth2().connect_via_loopback(show_url, timeout=timeout)
+        return self._health_now()
+
+    def _oauth2(self):
+        if not self.uses_oauth2:
+            raise LocatedError("this template does not use OAuth2", Location(field="AuthMethod"))
+        return self.integration.auth
+
+    def _health_now(self) -> TokenHealth:
+        health = self.integration.health()
+        self.token_health = health
+        self.publish(TokenHealthChanged(health))
+        return health
 
     async def _associate(self) -> None:
         if self.integration.template.feature_enabled("UserAssociation"):
