@@ -228,3 +228,20 @@ def test_card_choose_and_numbers():
     assert card.name == "A" and card.numbers == [("mobile", "+1")] and card.popup_url == "http://x/1"
     assert card.choose(1).name == "B Inc" and card.choose(1).popup_url == ""
     assert ContactCard("+1").contact is None and ContactCard("+1").numbers == []
+
+
+def test_pbx_tokens_stay_out_of_httpx_logs_next_to_engine_http():
+    """engine.http's log filter (installed on import) formats httpx records first; the PBX filter
+    must still blank the token (found when the console put both in one process)."""
+    import logging
+
+    import engine.http.client  # noqa: F401  installs its filter on the httpx logger
+    from engine.pbx.source import OpenApiSource
+
+    OpenApiSource("http://127.0.0.1:1", "id", "secret")   # installs the PBX filter
+    record = logging.LogRecord("httpx", logging.INFO, __file__, 1, 'HTTP Request: %s %s "%s"',
+                               ("GET", "http://127.0.0.1:1/openapi/v1.0/subscribe?access_token=abc123def",
+                                "HTTP/1.1 200 OK"), None)
+    for f in logging.getLogger("httpx").filters:
+        f.filter(record)
+    assert "abc123def" not in record.getMessage() and "access_token=***" in record.getMessage()
