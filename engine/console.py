@@ -826,7 +826,7 @@ class Engine:
             if script:
                 await simulator.run_script(script, speed=speed, source="<demo script>")
             engine.demo_done.set()
-            if traffic:
+            if traffic and speed > 0:       # at speed 0 random traffic would never yield the loop
                 await simulator.demo_traffic()
 
         async def close() -> None:

@@ -69,7 +69,7 @@ class WelcomeScreen(Screen):
         yield Header()
         text = ("[b]deskline[/b]\n\nNo integration is running yet.\n"
                 "Press [b]d[/b] (or run [b]deskline demo[/b]) for a built-in helpdesk and PBX simulator,\n"
-                "or set [b][helpdesk] template[/b] and [b][pbx] url[/b] in the config file "
+                "or set [b]\\[helpdesk] template[/b] and [b]\\[pbx] url[/b] in the config file "
                 "([b]deskline template lint FILE[/b] checks a template).")
         if self.problem:
             text += f"\n\n[b]The configured integration did not start:[/b]\n{_escape(self.problem)}"
@@ -160,7 +160,7 @@ class DesklineApp(App[int]):
 
     @on(Worker.StateChanged)
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """The one place worker errors are shown."""
+        """The one place worker errors are shown (screens forward theirs: the message does not bubble)."""
         if event.state != WorkerState.ERROR:
             return
         error = event.worker.error

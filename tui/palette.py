@@ -30,11 +30,11 @@ class DesklineCommands(Provider):
         screen = self.screen
         if isinstance(screen, ConsoleScreen):
             for name, help_text, action in COMMANDS:
-                yield name, help_text, partial(screen.run_action, action)
+                yield name, help_text, partial(self.app.call_later, screen.run_action, action)
         else:
             yield ("demo: start the built-in demo", "Demo helpdesk and PBX simulator on loopback",
-                   partial(self.app.run_action, "start_demo"))
-        yield "help: keys and panes", "What this screen does (F1)", partial(self.app.run_action, "help")
+                   partial(self.app.call_later, self.app.run_action, "start_demo"))
+        yield "help: keys and panes", "What this screen does (F1)", partial(self.app.call_later, self.app.run_action, "help")
 
     async def discover(self) -> Hits:
         for name, help_text, callback in self._available():

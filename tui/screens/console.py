@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
+from textual.worker import Worker
 from textual.widgets import Button, DataTable, Footer, Input, Static, TabbedContent, TabPane
 
 from engine import console as facts
@@ -86,6 +87,10 @@ class ConsoleScreen(Screen):
 
     def on_resize(self, event=None) -> None:
         self.query_one(InspectorPane).set_class(self.size.width < 100, "-narrow")
+
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        self.app.on_worker_state_changed(event)
 
     # -- facts from the engine -------------------------------------------------------------------
     def apply_fact(self, fact: Any) -> None:

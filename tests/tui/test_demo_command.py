@@ -1,0 +1,47 @@
+"""``deskline demo --headless``: the scripted demo calls as text, exit 0 (CI and SSH demos)."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+from tests.conftest import REPO
+from tui.commands.console import FactPrinter, describe_card, headless_demo
+
+
+async def test_headless_demo_prints_cards_and_journal_lines():
+    out = io.StringIO()
+    code = await headless_demo(out, speed=0)
+    text = out.getvalue()
+    assert code == 0, text
+    assert "pbx      subscribed" in text
+    assert "call 1   card     Alice Anders (Acme), matched +15550100 (as_received)" in text
+    assert "call 2   card     Dan Diaz (Globex), 2 matches" in text
+    assert "call 2   ended    missed" in text
+    assert "call 2   outbox   CallJournal written" in text and "call 2   ticket   #" in text
+    assert "call 3   card     +15559999: unknown caller" in text
+    assert "call 4   ringing  outbound 1002 -> +15550101" in text
+    assert text.rstrip().endswith("done: 4 calls, 4 journal/ticket entries written, 0 need attention, 0 problems")
+    assert "demo-api-token" not in text
+
+
+def test_deskline_demo_headless_command_exits_0():
+    result = subprocess.run([sys.executable, "-m", "tui", "demo", "--headless", "--speed", "50"], cwd=REPO,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "done: 4 calls" in result.stdout
+
+
+def test_problems_are_printed_and_counted():
+    from engine.console import EngineProblem
+
+    printer = FactPrinter(io.StringIO())
+    printer(EngineProblem("outbox", "boom"))
+    assert printer.problems == 1 and "problem  outbox: boom" in printer.out.getvalue()
+
+
+def test_describe_card_for_a_failed_search():
+    from engine.console import ContactCard
+
+    assert describe_card(ContactCard("+1", error="HTTP 500")) == "+1: search failed: HTTP 500"
