@@ -377,6 +377,8 @@ class Engine:
         self.demo_done = asyncio.Event()
         self._demo_play: Callable[[], Awaitable[None]] | None = None
         self._authorization: Any = None
+        self._associated = asyncio.Event()
+        self._last_event = 0.0
         self.outbox.subscribe(self._on_outbox)
         integration._on_trace = self._on_trace
 
@@ -462,24 +464,33 @@ class Engine:
         task.add_done_callback(done)
         return task
 
-    async def idle(self, timeout: float = 10.0) -> None:
-        """Wait until no call work is running and the outbox has nothing due (tests, ``demo --headless``)."""
+    async def idle(self, timeout: float = 10.0, quiet: float = 0.3) -> None:
+        """Wait until the PBX has been quiet for *quiet* seconds, no call is in progress, no call work
+        is running and the outbox has nothing due (tests, ``demo --headless``)."""
         async with asyncio.timeout(timeout):
             while True:
                 busy = [t for t in self._tasks if getattr(t, "_deskline_call", False) and not t.done()]
-                counts = await self.outbox.counts()
-                if not busy and counts.pending == 0 and counts.in_flight == 0:
-                    return
+                settled = time.monotonic() - self._last_event >= quiet and not self.tracker.active
+                if settled and not busy:
+                    counts = await self.outbox.counts()
+                    if counts.pending == 0 and counts.in_flight == 0:
+                        return
                 await asyncio.sleep(0.02)
 
     # -- PBX events -------------------------------------------------------------------------------
     async def _pump(self) -> None:
         async for item in self.source:
+            self._last_event = time.monotonic()
             if isinstance(item, pbx.SourceStatus):
                 self.connection = ConnectionChanged(item.state, item.detail or (str(item.error) if item.error else ""),
                                                     item.retry_in)
                 self.publish(self.connection)
                 continue
+            if not self._associated.is_set():   # who gets cards is known only after the association
+                try:
+                    await asyncio.wait_for(self._associated.wait(), self.settings.identify_wait)
+                except TimeoutError:
+                    pass
             for fact in self.tracker.feed(item):
                 self._on_call_fact(fact)
 
@@ -783,10 +794,16 @@ class Engine:
         return health
 
     async def _associate(self) -> None:
-        if self.integration.template.feature_enabled("UserAssociation"):
-            notes = await self.associate_users()
-            for note in notes:
-                log.info("user association: %s", note)
+        try:
+            if self.integration.template.feature_enabled("UserAssociation"):
+                notes = await self.associate_users()
+                for note in notes:
+                    log.info("user association: %s", note)
+                if not self.integration.associations:
+                    self.publish(EngineProblem("user association", "no extension is associated with a helpdesk "
+                                               "user, so no call gets a card: associate extensions in Setup (F5)"))
+        finally:
+            self._associated.set()
 
     # -- construction ------------------------------------------------------------------------------
     @classmethod

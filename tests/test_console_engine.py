@@ -8,7 +8,7 @@ import json
 import pytest
 
 from engine.console import (
-    DEMO_EXTENSION_EMAILS, CallAnswered, CallEnded, CallRang, ContactCard, ContactResolved, Engine,
+    DEMO_EXTENSION_EMAILS, DEMO_TEMPLATE, CallAnswered, CallEnded, CallRang, ContactCard, ContactResolved, Engine,
     EngineProblem, EngineSettings, JournalFailed, JournalQueued, JournalWritten, TraceRecorded, classify,
 )
 from engine.flows import ContactMatch, ScenarioError, ScenarioResult
@@ -245,3 +245,75 @@ def test_pbx_tokens_stay_out_of_httpx_logs_next_to_engine_http():
     for f in logging.getLogger("httpx").filters:
         f.filter(record)
     assert "abc123def" not in record.getMessage() and "access_token=***" in record.getMessage()
+
+
+async def test_engine_from_config_plays_a_replay_against_the_helpdesk(tmp_path, monkeypatch):
+    """The configured console: template file, field values file, replay source, store in the data dir."""
+    from dataclasses import replace
+
+    from engine.config import load_config
+    from engine.demo.helpdesk import DemoHelpdesk
+
+    monkeypatch.setenv("DESKLINE_DATA_DIR", str(tmp_path / "data"))
+    with DemoHelpdesk() as helpdesk:
+        (tmp_path / "fields.toml").write_text(f'base_url = "{helpdesk.base_url}"\napi_token = "demo-api-token"\n')
+        (tmp_path / "calls.script").write_text("ring +15550100 -> 1001\nanswer 1001\nhangup\n")
+        (tmp_path / "config.toml").write_text(
+            f'[helpdesk]\ntemplate = "{DEMO_TEMPLATE}"\nfields_file = "{tmp_path / "fields.toml"}"\n'
+            f'[pbx]\nmode = "replay"\nreplay_file = "{tmp_path / "calls.script"}"\n')
+        config = load_config(tmp_path / "config.toml", env={"DESKLINE_DATA_DIR": str(tmp_path / "data")})
+        engine = Engine.from_config(config)
+        engine.settings = replace(engine.settings, manual_associations={"1001": "a1"}, outbox=FAST)
+        facts = Facts()
+        engine.subscribe(facts.append)
+        async with engine:
+            await facts.wait_for(JournalWritten, lambda f: f.scenario == "CallJournal")
+        assert (await facts.wait_for(ContactResolved)).card.name == "Alice Anders"
+        assert [e["agent_id"] for e in helpdesk.journal] == ["a1"]
+        assert (tmp_path / "data" / "deskline.sqlite3").exists()
+
+
+async def test_engine_from_config_names_what_is_missing(tmp_path):
+    from engine.config import load_config
+    from engine.errors import LocatedError
+
+    (tmp_path / "empty.toml").write_text("")
+    config = load_config(tmp_path / "empty.toml", env={})
+    with pytest.raises(LocatedError) as info:
+        Engine.from_config(config)
+    assert info.value.location.field == "helpdesk.template"
+
+
+async def test_ticket_at_ring_is_created_while_it_rings_and_updated_after_the_call(tmp_path):
+    from engine.demo.helpdesk import DemoHelpdesk
+    from engine.http import HttpSettings
+    from engine.integration import Integration, IntegrationSettings
+    from engine.pbx import ReplaySource
+    from engine.store import Store
+    from engine.template import load_template
+
+    from engine.console import TicketOpened
+
+    xml = DEMO_TEMPLATE.read_text(encoding="utf-8").replace(
+        '<Parameter Name="NeedSyncContact" Value="1" />',
+        '<Parameter Name="NeedSyncContact" Value="1" /><Parameter Name="CreateTicketAt" Value="ring" />', 1)
+    assert "CreateTicketAt" in xml
+    (tmp_path / "t.xml").write_text(xml, encoding="utf-8")
+    with DemoHelpdesk() as helpdesk:
+        integration = Integration(load_template(tmp_path / "t.xml"),
+                                  {"base_url": helpdesk.base_url, "api_token": "demo-api-token"},
+                                  IntegrationSettings(http=HttpSettings(trust_env=False)))
+        source = ReplaySource(text="ring +15550100 -> 1001\nwait 300ms\nanswer 1001\nhangup\n", speed=1.0)
+        engine = Engine(integration, source, Store(tmp_path / "s.sqlite3"),
+                        settings=EngineSettings(manual_associations={"1001": "a1"}, outbox=FAST, tickets="all"))
+        facts = Facts()
+        engine.subscribe(facts.append)
+        async with engine:
+            opened = await facts.wait_for(TicketOpened)
+            await facts.wait_for(JournalWritten, lambda f: f.scenario == "CallJournal")
+        kinds = [type(f).__name__ for f in facts]
+        assert kinds.index("TicketOpened") < kinds.index("CallEnded")       # created while it rang
+        ticket = next(t for t in helpdesk.tickets if str(t["id"]) == opened.ticket_id)
+        assert ticket["status"] == "open"                                   # updated after the call
+        assert [str(e["ticket_id"]) for e in helpdesk.journal if e["from"] == "+15550100"] == [opened.ticket_id]
+        assert len([t for t in helpdesk.tickets if t.get("contact_id") == "c1"]) == 2    # seeded one + this one

@@ -63,6 +63,7 @@ class ConsoleScreen(Screen):
         self.authorize_url = ""
         self.outbox_note = ""
         self._seq = 0
+        self._early: list = []
 
     def compose(self) -> ComposeResult:
         yield Static("deskline  PBX: starting", id="status")
@@ -84,6 +85,9 @@ class ConsoleScreen(Screen):
         self.query_one(CallList).focus()
         self._status()
         self.on_resize()
+        early, self._early = self._early, []
+        for fact in early:
+            self.apply_fact(fact)
 
     def on_resize(self, event=None) -> None:
         self.query_one(InspectorPane).set_class(self.size.width < 100, "-narrow")
@@ -95,6 +99,9 @@ class ConsoleScreen(Screen):
     # -- facts from the engine -------------------------------------------------------------------
     def apply_fact(self, fact: Any) -> None:
         """Update the view for one engine fact (no I/O here; refreshes that need data use workers)."""
+        if not self.is_mounted:
+            self._early.append(fact)      # facts that came before the screen was ready
+            return
         call_list = self.query_one(CallList)
         match fact:
             case facts.CallRang():
