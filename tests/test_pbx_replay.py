@@ -191,3 +191,19 @@ def test_replay_command_reports_errors(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"{bad}:2:1: answer: extension 2009 is not ringing" in err
     assert replay_main([str(tmp_path / "missing.jsonl")]) == 2
+
+
+def test_hold_and_unhold_change_nothing_for_the_console():
+    frames = expand_script("ring +49 -> 2002\nanswer\nhold\nunhold 2002\nhangup\n")
+    statuses = [[m.status for m in e.members] for e in map(parse_event, (f.text() for f in frames))
+                if isinstance(e, CallStatusChanged)]
+    assert ["ANSWERED", "HOLD"] in statuses and statuses.count(["ANSWERED", "ANSWER"]) == 2
+    assert [name for _, name, _ in facts_of("ring +49 -> 2002\nanswer\nhold\nunhold\nhangup\n")] == \
+        ["CallRinging", "CallAnswered", "CallEnded", "CallCompleted"]
+
+
+def test_sources_satisfy_the_protocol(tmp_path):
+    from engine.pbx.source import OpenApiSource, PbxEventSource, RecordingSource
+    replay = ReplaySource(text="ring +49 -> 2002\n")
+    for source in (replay, OpenApiSource("http://127.0.0.1:9", "i", "s"), RecordingSource(replay, tmp_path / "r")):
+        assert isinstance(source, PbxEventSource)

@@ -101,3 +101,34 @@ async def test_demo_traffic_reaches_a_subscriber():
 def test_simulator_listens_on_loopback_only():
     with pytest.raises(ValueError, match="loopback"):
         PbxSimulator(host="0.0.0.0")
+
+
+async def test_simulator_survives_garbage_requests():
+    async with PbxSimulator() as sim:
+        for garbage in (b"NONSENSE\r\n\r\n", b"POST /openapi/v1.0/get_token HTTP/1.1\r\nContent-Length: x\r\n\r\n",
+                        b"POST /x HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n", b"\x00\xff" * 10):
+            reader, writer = await asyncio.open_connection("127.0.0.1", sim.port)
+            writer.write(garbage)
+            await writer.drain()
+            writer.write_eof()
+            await asyncio.wait_for(reader.read(), 5)
+            writer.close()
+        source = OpenApiSource(sim.base_url, sim.client_id, sim.client_secret)
+        items = await collect(source, lambda items: any(isinstance(i, SourceStatus) and i.state == SUBSCRIBED
+                                                        for i in items))
+        assert sim.logins == 1 and items
+
+
+async def test_cdr_start_times_follow_the_simulator_clock():
+    start = __import__("datetime").datetime(2026, 11, 25, 9, 0, 0)
+    async with PbxSimulator(start=start, speed=0) as sim:
+        source = OpenApiSource(sim.base_url, sim.client_id, sim.client_secret)
+        task = asyncio.create_task(collect(source, lambda items: len(cdrs(items)) == 2))
+        await sim.wait_subscribed()
+        await sim.run_script("ring +4930 -> 2002\nwait 5s\nhangup\n")
+        await sim.ring("+4931", "2003")
+        await sim.hangup()
+        first, second = cdrs(await task)
+    assert abs((first.time_start - start).total_seconds()) < 3
+    assert abs((second.time_start - start).total_seconds()) < 3
+    assert first.call_duration == 5

@@ -121,10 +121,10 @@ async def test_without_heartbeat_the_pbx_drops_the_socket_and_the_source_reconne
 
 
 async def test_token_is_refreshed_before_expiry_and_events_keep_flowing():
-    async with PbxSimulator(access_ttl=1.0) as sim:
+    async with PbxSimulator(access_ttl=2.0) as sim:   # the simulator drops sockets whose token expired
         reader = Reader(source_for(sim, heartbeat_interval=0.2))
         await reader.until(lambda r: SUBSCRIBED in r.states())
-        await asyncio.sleep(1.0)                 # refresh is due after 0.8 s
+        await asyncio.sleep(1.6)                 # refresh is due after 1.6 s
         await reader.until(lambda r: r.states().count(SUBSCRIBED) >= 2)
         assert sim.refreshes >= 1 and sim.logins == 1
         assert LOST not in reader.states()       # a planned reconnect, not a failure
@@ -271,3 +271,29 @@ async def test_recording_a_live_session_replays_the_same_events(tmp_path):
     assert lines[-1]["at"] >= 0.05 and all(isinstance(line["event"], dict) for line in lines)
     replayed = [i async for i in ReplaySource(path, speed=0) if not isinstance(i, SourceStatus)]
     assert replayed == live
+
+
+def test_addresses_and_tls_settings():
+    plain = OpenApiSource("http://pbx.lan:8088/", "id", "s")
+    assert plain.subscribe_url == "ws://pbx.lan:8088/openapi/v1.0/subscribe"
+    assert plain._ssl() is None
+    cloud = OpenApiSource("https://tenant.yeastarcloud.com", "id", "s", verify_tls=False)
+    assert cloud.subscribe_url == "wss://tenant.yeastarcloud.com/openapi/v1.0/subscribe"
+    import ssl
+    assert cloud._ssl().verify_mode == ssl.CERT_NONE
+    assert OpenApiSource("https://pbx.lan", "id", "s")._ssl().verify_mode == ssl.CERT_REQUIRED
+    with pytest.raises(ValueError, match="http://host:port"):
+        OpenApiSource("pbx.lan:8088", "id", "s")
+
+
+async def test_backoff_starts_again_after_each_good_connection():
+    async with PbxSimulator() as sim:
+        reader = Reader(source_for(sim, backoff_initial=0.05, backoff_max=10))
+        for n in range(1, 4):
+            await reader.until(lambda r: r.states().count(SUBSCRIBED) >= n)
+            await sim.wait_subscribed()
+            sim.drop_connections()
+        await reader.until(lambda r: r.states().count(SUBSCRIBED) >= 4)
+        delays = [i.retry_in for i in reader.items if isinstance(i, SourceStatus) and i.state == LOST]
+        assert len(delays) == 3 and all(d <= 0.05 for d in delays)
+        await reader.close()

@@ -193,18 +193,18 @@ class _Reader:
         raise self.fail(f"{path}.{key}", f"expected a string, got {_kind(value)}")
 
     def integer(self, obj: Mapping[str, Any], key: str, path: str) -> int:
+        """Whole seconds from an int, a float (rounded) or a numeric string; blank or missing is 0."""
         value = obj.get(key)
-        if value is None or isinstance(value, bool):
-            if isinstance(value, bool):
-                raise self.fail(f"{path}.{key}", "expected a whole number of seconds, got a boolean")
+        if value is None:
             return 0
-        if isinstance(value, int):
+        number: float | None = None
+        if isinstance(value, bool):
+            number = None
+        elif isinstance(value, int):
             return value
-        if isinstance(value, float):
-            if value != value or value in (float("inf"), float("-inf")):
-                raise self.fail(f"{path}.{key}", f"expected a whole number of seconds, got {value}")
-            return int(round(value))
-        if isinstance(value, str):
+        elif isinstance(value, float):
+            number = value
+        elif isinstance(value, str):
             text = value.strip()
             if not text:
                 return 0
@@ -215,11 +215,10 @@ class _Reader:
                     number = float(text)
                 except ValueError:
                     number = None
-                if number is None or number != number or number in (float("inf"), float("-inf")):
-                    raise self.fail(f"{path}.{key}",
-                                    f"expected a whole number of seconds, got {value!r}") from None
-                return int(round(number))
-        raise self.fail(f"{path}.{key}", f"expected a whole number of seconds, got {_kind(value)}")
+        if number is None or number != number or number in (float("inf"), float("-inf")):
+            shown = repr(value) if isinstance(value, (str, float)) else _kind(value)
+            raise self.fail(f"{path}.{key}", f"expected a whole number of seconds, got {shown}"[:200])
+        return int(round(number))
 
     def timestamp(self, obj: Mapping[str, Any], key: str, path: str, tz: tzinfo | None) -> datetime | None:
         value = obj.get(key)

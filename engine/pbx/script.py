@@ -313,10 +313,14 @@ def parse_duration(text: str) -> float:
     return value / 1000 if m.group(2) == "ms" else value * 60 if m.group(2) == "m" else value
 
 
-def expand_script(text: str, *, source: str = "<script>", model: PbxModel | None = None) -> list[ScriptedFrame]:
-    """Expand a call script into timed frames; raises :class:`ScriptError` naming the line."""
+def expand_script(text: str, *, source: str = "<script>", model: PbxModel | None = None,
+                  start_at: float = 0.0) -> list[ScriptedFrame]:
+    """Expand a call script into timed frames; raises :class:`ScriptError` naming the line.
+
+    Times start at ``start_at`` seconds (of ``model``'s clock, whose zero is ``model.start``).
+    """
     model = model or PbxModel()
-    now = 0.0
+    now = start_at
     out: list[ScriptedFrame] = []
     lines = text.splitlines()
     for lineno, raw in enumerate(lines, 1):

@@ -49,6 +49,7 @@ from engine.pbx.source import RedactingLogger
 API = "/openapi/v1.0"
 _QUIET = RedactingLogger(logging.getLogger("deskline.pbx.simulator"), {})
 MAX_TOKENS = 8
+MAX_BODY = 64 * 1024
 
 BAD_USER_AGENT = (40001, "USER AGENT MUST BE OpenAPI")
 BAD_LOGIN = (40002, "INVALID USERNAME OR PASSWORD")
@@ -237,12 +238,12 @@ class PbxSimulator:
     async def run_script(self, text: str, *, speed: float | None = None, source: str = "<script>") -> int:
         """Play a call script (see :mod:`engine.pbx.script`) in real time; returns the frames sent."""
         speed = self.speed if speed is None else speed
-        self.model.start = datetime.now().replace(microsecond=0)
-        frames = expand_script(text, source=source, model=self.model)
+        offset = self.now
+        frames = expand_script(text, source=source, model=self.model, start_at=offset)
         started = time.monotonic()
         for item in frames:
             if speed:
-                delay = item.at / speed - (time.monotonic() - started)
+                delay = (item.at - offset) / speed - (time.monotonic() - started)
                 if delay > 0:
                     await asyncio.sleep(delay)
             self.publish(item.frame)
@@ -359,13 +360,18 @@ class PbxSimulator:
                 if split.path == f"{API}/subscribe" and headers.get("upgrade", "").lower() == "websocket":
                     await self._websocket(head, reader, writer, headers, query)
                     return
-                length = int(headers.get("content-length") or 0)
+                try:
+                    length = int(headers.get("content-length") or 0)
+                except ValueError:
+                    length = -1
+                if not 0 <= length <= MAX_BODY:
+                    status, payload, length = 400, _err(BAD_REQUEST), 0
+                    writer.write(_http(status, payload, close=True))
+                    await writer.drain()
+                    return
                 body = await reader.readexactly(length) if length else b""
                 status, payload = self._api(method, split.path, query, headers, body)
-                data = json.dumps(payload).encode()
-                writer.write(f"HTTP/1.1 {status} {'OK' if status == 200 else 'Error'}\r\n"
-                             f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n"
-                             f"Connection: keep-alive\r\n\r\n".encode() + data)
+                writer.write(_http(status, payload))
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
@@ -457,6 +463,13 @@ class PbxSimulator:
                 sub.send_text(json.dumps({"errcode": 0, "errmsg": "SUCCESS"}))
             return
         sub.send_text(json.dumps(_err(BAD_REQUEST)))
+
+
+def _http(status: int, payload: dict[str, Any], *, close: bool = False) -> bytes:
+    data = json.dumps(payload).encode()
+    return (f"HTTP/1.1 {status} {'OK' if status == 200 else 'Error'}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n"
+            f"Connection: {'close' if close else 'keep-alive'}\r\n\r\n").encode() + data
 
 
 def _err(code: tuple[int, str]) -> dict[str, Any]:

@@ -168,6 +168,12 @@ class OpenApiSource:
         if _HTTPX_FILTER not in httpx_logger.filters:
             httpx_logger.addFilter(_HTTPX_FILTER)
 
+    def _status(self, state: str, detail: str = "", **kw: Any) -> SourceStatus:
+        """A status for the consumer, also logged (details never hold tokens or the secret)."""
+        level = logging.WARNING if state in (LOST, AUTH_FAILED) else logging.INFO
+        log.log(level, "PBX %s %s: %s", self.name, state, detail)
+        return SourceStatus(state, detail, **kw)
+
     def __repr__(self) -> str:
         return f"OpenApiSource({self.base_url!r}, client_id={self.client_id!r}, client_secret='***')"
 
@@ -261,18 +267,19 @@ class OpenApiSource:
                                      trust_env=False) as http:
             try:
                 while not self._closed.is_set():
-                    yield SourceStatus(CONNECTING, self.subscribe_url)
+                    yield self._status(CONNECTING, self.subscribe_url)
                     problem = ""
                     try:
                         await self._authenticate(http)
                         async for item in self._session():
+                            if isinstance(item, SourceStatus) and item.state == SUBSCRIBED:
+                                attempt = 0      # back-off starts again after a good connection
                             yield item
-                        attempt = 0
                         continue     # token refresh due or closed
                     except _AuthRejected as exc:
                         self.auth_failures += 1
                         if self.auth_failures >= self.max_auth_failures:
-                            yield SourceStatus(AUTH_FAILED, f"the PBX rejected Client ID {self.client_id!r} "
+                            yield self._status(AUTH_FAILED, f"the PBX rejected Client ID {self.client_id!r} "
                                                f"{self.auth_failures} times ({exc}); not retrying, "
                                                f"5 failed logins block this IP on the PBX")
                             return
@@ -288,14 +295,14 @@ class OpenApiSource:
                     delay = min(self.backoff_max, self.backoff_initial * 2 ** attempt)
                     delay *= 0.75 + random.random() / 4
                     attempt += 1
-                    yield SourceStatus(LOST, problem, retry_in=round(delay, 2))
+                    yield self._status(LOST, problem, retry_in=round(delay, 2))
                     try:
                         await asyncio.wait_for(self._closed.wait(), delay)
                     except TimeoutError:
                         pass
             finally:
                 await self._revoke(http)
-        yield SourceStatus(CLOSED, "stopped")
+        yield self._status(CLOSED, "stopped")
 
     async def _session(self) -> AsyncIterator[SourceItem]:
         """One websocket connection: subscribe, then events until it drops or the token is due."""
@@ -315,7 +322,7 @@ class OpenApiSource:
                             break
                 if obj.get("errcode", 0) not in (0, "0"):
                     raise _SubscribeRejected(_errmsg(obj))
-                yield SourceStatus(SUBSCRIBED, f"topics {', '.join(map(str, self.topics))}")
+                yield self._status(SUBSCRIBED, f"topics {', '.join(map(str, self.topics))}")
                 heartbeat = asyncio.create_task(self._heartbeat(ws))
                 try:
                     while not self._closed.is_set():
@@ -360,6 +367,7 @@ class OpenApiSource:
         try:
             return parse_event(obj, tz=self.tz, source=self.name)
         except FrameError as exc:
+            log.warning("PBX %s sent a frame deskline cannot read: %s", self.name, exc)
             return SourceStatus(FRAME_ERROR, str(exc), error=exc)
 
 
