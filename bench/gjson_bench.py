@@ -118,8 +118,12 @@ def measure(fns: dict, text: str, seconds: float, rounds: int = 9) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=3.0, help="time per library (default 3)")
+    ap.add_argument("--escaped", action="store_true",
+                    help="PHP-style response: non-ASCII as \\uXXXX and '/' as \\/ (slower road in deskline)")
     args = ap.parse_args(argv)
     text = contact_search_response()
+    if args.escaped:
+        text = json.dumps(json.loads(text), indent=2).replace("/", "\\/")
     print(f"document: {len(text.encode())} bytes, {len(PATHS)} paths")
     ours = run_deskline(text)
     fns = {"deskline": run_deskline}

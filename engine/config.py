@@ -46,6 +46,15 @@ from typing import Any
 import platformdirs
 
 from engine.errors import LocatedError, Location, caret_excerpt
+from engine.numbers import NumberVariant
+
+if typing.TYPE_CHECKING:  # pragma: no cover
+    from engine.http import HttpSettings
+    from engine.integration import IntegrationSettings
+    from engine.numbers import NumberPlan
+    from engine.outbox import BackoffPolicy
+    from engine.pbx.source import OpenApiSource
+    from engine.template import Template
 
 APP_NAME = "deskline"
 CONFIG_FILE = "config.toml"
@@ -107,7 +116,8 @@ class HttpSection:
     connect_timeout: float = _setting(2.0, "seconds to connect", minimum=0.01)
     read_timeout: float = _setting(5.0, "seconds to wait for an answer", minimum=0.01)
     retries: int = _setting(3, "attempts per request while a call rings (1 = no retry)", minimum=1)
-    max_concurrent: int = _setting(10, "requests in flight at once", minimum=1)
+    max_concurrent: int = _setting(0, "requests in flight at once (0: the template's MaxConcurrentRequest, else 10)",
+                                   minimum=0)
     verify_tls: bool = _setting(True, "check the helpdesk's TLS certificate")
 
 
@@ -125,7 +135,7 @@ class NumbersSection:
     replacement: str = _setting("", "replacement for regex (empty: the first group, or the whole match)")
 
 
-NUMBER_VARIANTS = ("as_received", "e164", "national", "digits", "last_n", "regex")
+NUMBER_VARIANTS = tuple(v.value for v in NumberVariant)
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,7 +237,7 @@ class Config:
     secrets_file: Path | None = None
     config_dir: Path = field(default_factory=lambda: config_dir())
     data_dir: Path = field(default_factory=lambda: data_dir())
-    sources: dict[str, str] = field(default_factory=dict, repr=False)
+    sources: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def get(self, key: str) -> Any:
         """A setting by its dotted key (``"http.read_timeout"``)."""
@@ -261,6 +271,70 @@ class Config:
     def timezone(self) -> zoneinfo.ZoneInfo | None:
         """The PBX time zone (``None``: this host's)."""
         return zoneinfo.ZoneInfo(self.pbx.timezone) if self.pbx.timezone else None
+
+    def field_values(self) -> dict[str, str]:
+        """The template's field values from ``[helpdesk] fields_file`` (empty without one)."""
+        if not self.helpdesk.fields_file:
+            return {}
+        path = Path(self.helpdesk.fields_file).expanduser()
+        if not path.is_absolute() and self.file is not None:
+            path = self.file.parent / path  # relative to the config file, like every path in it
+        return load_field_values(path)
+
+    # -- the engine's settings objects, built from this config -------------------------------------
+    def http_settings(self, template_max_concurrent: int | None = None) -> HttpSettings:
+        """HTTP behaviour of an integration (``max_concurrent`` 0 defers to the template's value)."""
+        from engine.http import HttpSettings, RetryPolicy
+
+        defaults = HttpSettings()
+        return HttpSettings(
+            max_concurrent=self.http.max_concurrent or template_max_concurrent or defaults.max_concurrent,
+            connect_timeout=self.http.connect_timeout, read_timeout=self.http.read_timeout,
+            write_timeout=self.http.read_timeout, verify=self.http.verify_tls,
+            retry=RetryPolicy(max_attempts=self.http.retries))
+
+    def number_plan(self) -> NumberPlan:
+        from engine.numbers import NumberPlan
+
+        n = self.numbers
+        return NumberPlan(order=tuple(n.order), country_code=n.country_code, national_prefix=n.national_prefix,
+                          international_prefix=n.international_prefix, last_n=n.last_n, regex=n.regex,
+                          replacement=n.replacement or None)
+
+    def integration_settings(self, template: Template | None = None) -> IntegrationSettings:
+        """Settings for :class:`engine.integration.Integration` of *template*."""
+        from engine.flows import PickPolicy
+        from engine.integration import IntegrationSettings
+
+        limit = template.general.max_concurrent if template is not None else None
+        return IntegrationSettings(http=self.http_settings(limit or None), numbers=self.number_plan(),
+                                   pick=PickPolicy(self.contacts.pick), contact_cache_ttl=self.contacts.cache_ttl,
+                                   tz=self.timezone())
+
+    def backoff_policy(self) -> BackoffPolicy:
+        """Retry timing of the durable outbox."""
+        from engine.outbox import BackoffPolicy
+
+        o = self.outbox
+        return BackoffPolicy(max_attempts=o.max_attempts, base_delay=o.base_delay,
+                             max_delay=max(o.max_delay, o.base_delay))
+
+    def open_api_source(self) -> OpenApiSource:
+        """The PBX event source of ``[pbx] mode = "openapi"``; says which setting is missing."""
+        from engine.pbx.source import OpenApiSource
+
+        missing = [name for name in ("url", "client_id", "client_secret") if not getattr(self.pbx, name)]
+        if missing:
+            name = missing[0]
+            how = (f"DESKLINE_PBX__CLIENT_SECRET or {SECRETS_FILE} (chmod 600)" if name == "client_secret"
+                   else f"[pbx] {name} in {self.locate().config_file} or DESKLINE_PBX__{name.upper()}")
+            raise ConfigError(f"the PBX connection needs {', '.join('pbx.' + m for m in missing)}: set {how}",
+                              Location(file=str(self.locate().config_file), field=f"pbx.{name}"))
+        try:
+            return OpenApiSource(self.pbx.url, self.pbx.client_id, self.pbx.client_secret,
+                                 verify_tls=self.pbx.verify_tls, tz=self.timezone())
+        except ValueError as exc:
+            raise ConfigError(str(exc), Location(file=self.source_of("pbx.url"), field="pbx.url")) from None
 
     def save(self, key: str, value: Any) -> Path:
         """:func:`save_setting` into this config's own file."""
@@ -369,6 +443,8 @@ def _check(section: str, name: str, value: Any) -> None:
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Berlin)") from None
     elif key == "numbers.order":
+        if not value:
+            raise ValueError(f"name at least one number variant ({', '.join(NUMBER_VARIANTS)})")
         bad = [v for v in value if v not in NUMBER_VARIANTS]
         if bad:
             raise ValueError(f"unknown number variant {bad[0]!r} (known: {', '.join(NUMBER_VARIANTS)})")
@@ -387,7 +463,8 @@ class _KeyLines:
     """Line numbers of ``[table]`` headers and ``key =`` lines of a TOML text (for located errors)."""
 
     _HEADER = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\-\"' ]+?)\s*\]\s*(#.*)?$")
-    _KEY = re.compile(r"""^\s*((?:[A-Za-z0-9_\-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_\-]+|"[^"]*"|'[^']*'))*)\s*=""")
+    _PART = r"""(?:[A-Za-z0-9_\-]+|"[^"]*"|'[^']*')"""  # bare or quoted key
+    _KEY = re.compile(rf"^\s*({_PART}(?:\s*\.\s*{_PART})*)\s*=")
 
     def __init__(self, text: str) -> None:
         self.lines: dict[tuple[str, ...], int] = {}
@@ -478,8 +555,12 @@ class _Layers:
         for section, table in data.items():
             where = Location(file=str(path), line=lines.line(section))
             if section in FREE_SECTIONS:
+                if secrets_file:
+                    self.errors.append(ConfigError(f"[{section}] holds no secret; put it in the config file",
+                                                   _with_field(where, section)))
+                    continue
                 if not isinstance(table, dict):
-                    self.errors.append(ConfigError(f"[{section}] must be a table", replace_field(where, section)))
+                    self.errors.append(ConfigError(f"[{section}] must be a table", _with_field(where, section)))
                     continue
                 for name, value in table.items():
                     loc = Location(file=str(path), line=lines.line(section, name), field=f"{section}.{name}")
@@ -493,11 +574,11 @@ class _Layers:
             if section not in SECTIONS:
                 known = ", ".join([*SECTIONS, *FREE_SECTIONS])
                 self.errors.append(ConfigError(f"unknown section [{section}] (known: {known})",
-                                               replace_field(where, section)))
+                                               _with_field(where, section)))
                 continue
             if not isinstance(table, dict):
                 self.errors.append(ConfigError(f"{section} must be a table [{section}], got {_describe(table)}",
-                                               replace_field(where, section)))
+                                               _with_field(where, section)))
                 continue
             fields = _field_map(SECTIONS[section])
             for name, value in table.items():
@@ -565,7 +646,7 @@ class _Layers:
         self.sources[f"{section}.{name}"] = source
 
 
-def replace_field(location: Location, name: str) -> Location:
+def _with_field(location: Location, name: str) -> Location:
     return dataclasses.replace(location, field=name)
 
 
@@ -601,6 +682,38 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
     sections = {name: cls(**layers.values[name]) for name, cls in SECTIONS.items()}
     return Config(**sections, keymap=layers.keymap, file=used_file or file, secrets_file=secrets,
                   config_dir=config_dir(env), data_dir=data_dir(env), sources=layers.sources)
+
+
+# Field names that hold a credential (the template's password-type fields usually match).
+SECRET_FIELD = re.compile(r"pass(word|wd)?|secret|token|api[-_]?key|apikey|credential|private", re.IGNORECASE)
+
+
+def load_field_values(path: Path) -> dict[str, str]:
+    """Read a template field values file: a TOML table of ``name = value`` (numbers and booleans as text).
+
+    A file that holds a credential (a field named like a password, token or
+    key) must be readable by its owner only.
+    """
+    data, lines, _ = _read_toml(path)
+    values: dict[str, str] = {}
+    errors: list[ConfigError] = []
+    for name, value in data.items():
+        loc = Location(file=str(path), line=lines.line(name), field=name)
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, (int, float)):
+            value = str(value)
+        if not isinstance(value, str):
+            errors.append(ConfigError(f"a field value is text, got {_describe(value)}", loc))
+            continue
+        if value and SECRET_FIELD.search(name) and _others_can_read(path):
+            errors.append(ConfigError(f"a credential in a file others can read; run 'chmod 600 {path}'", loc))
+            continue
+        values[name] = value
+    if errors:
+        first, *more = errors
+        raise ConfigError(first.message, first.location, first.excerpt, more=more)
+    return values
 
 
 # -- writing -----------------------------------------------------------------------------------------

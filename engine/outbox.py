@@ -49,9 +49,11 @@ a helpdesk's ``Retry-After``, and stop at ``max_attempts`` (the item goes
 
 The executor is injected: ``execute(item) -> Outcome``, an async callable
 that runs the item's scenario (the runtime's flows) and says how it ended.
-An exception from it counts as an unknown outcome.  UI code subscribes to
-:class:`OutboxEvent` (queued, duplicate, sending, sent, retrying, dead,
-attention, resolved) and reads :meth:`Outbox.counts`.
+An exception from it counts as an unknown outcome.  Shut down with
+``await outbox.stop()`` (then await or cancel the :meth:`Outbox.run` task)
+before closing the store.  UI code subscribes to :class:`OutboxEvent`
+(queued, duplicate, sending, sent, failed (will retry), dead, attention,
+resolved, problem) and reads :meth:`Outbox.counts`.
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from engine.errors import LocatedError, Location
-from engine.store import ItemState, OutboxCounts, Store, WorkItem
+from engine.store import ItemState, OutboxCounts, Store, StoreError, WorkItem
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +150,8 @@ class BackoffPolicy:
         return delay
 
 
-EventKind = Literal["queued", "duplicate", "sending", "sent", "retrying", "dead", "attention", "resolved"]
+EventKind = Literal["queued", "duplicate", "sending", "sent", "failed", "dead", "attention", "resolved",
+                    "problem"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +159,7 @@ class OutboxEvent:
     """Something happened to an item (the UI shows it and refreshes the counts)."""
 
     kind: EventKind
-    item: WorkItem
+    item: WorkItem | None  # None for "problem": the store failed (locked, damaged); the runner keeps trying
     message: str = ""
 
 
@@ -167,6 +170,9 @@ class OutboxError(LocatedError):
 Executor = Callable[[WorkItem], Awaitable[Outcome]]
 Verifier = Callable[[WorkItem], Awaitable[bool | None]]
 Listener = Callable[[OutboxEvent], object]
+
+# Pauses between tries to record an attempt's outcome while the store is locked.
+SETTLE_RETRY_PAUSES = (0.5, 2.0, 5.0)
 
 # Operator actions: which states they apply to.
 _RESOLVABLE = (ItemState.ATTENTION, ItemState.DEAD, ItemState.FAILED, ItemState.PENDING)
@@ -193,7 +199,9 @@ class Outbox:
         self.lease_ttl = max(3 * poll_interval, 60.0)
         self.runner_id = f"{socket.gethostname()} pid {os.getpid()} {uuid.uuid4().hex[:8]}"
         self.delivered_by: str | None = None  # another runner delivering this database's outbox
+        self.problem: StoreError | None = None  # the store error the runner is waiting out, if any
         self._leased = False
+        self._renewed_at = float("-inf")
         self._stopping = False
         self._idle = asyncio.Event()
         self._idle.set()
@@ -206,7 +214,7 @@ class Outbox:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
-    def _emit(self, kind: EventKind, item: WorkItem, message: str = "") -> None:
+    def _emit(self, kind: EventKind, item: WorkItem | None, message: str = "") -> None:
         event = OutboxEvent(kind, item, message)
         for listener in list(self._listeners):
             try:
@@ -255,23 +263,22 @@ class Outbox:
                 out.append(settled)
         return out
 
-    async def run_due(self, limit: int = 50) -> int:
-        """Run every item that is due now (in due order); returns how many attempts were made."""
+    async def run_due(self, limit: int | None = None) -> int:
+        """Run the items that are due now, one by one in due order; returns how many attempts were made.
+
+        Each round claims the first ready item afresh, so an item freed by
+        the one before (the journal after its ticket) runs in the same call.
+        """
         made = 0
-        while True:
-            batch = await self.store.due_items(self.clock(), limit)
-            progressed = False
-            for item in batch:
-                if self._stopping:
-                    return made
-                if self._leased and not await self._renew():
-                    return made  # another runner took over (we stalled past the lease)
-                if await self._attempt(item):
-                    made += 1
-                    progressed = True
-            # Another round picks up items this one freed (later items of the same call).
-            if not progressed:
-                return made
+        while not self._stopping and (limit is None or made < limit):
+            if self._leased and not await self._renew(lazily=True):
+                break  # another runner took over (we stalled past the lease)
+            claimed = await self.store.claim_next(self.clock())
+            if claimed is None:
+                break
+            await self._attempt(*claimed)
+            made += 1
+        return made
 
     async def run(self) -> None:
         """Deliver items as they become due, until cancelled.
@@ -286,16 +293,25 @@ class Outbox:
             while not self._stopping:
                 self._wake.clear()
                 timeout = self.poll_interval
-                if await self._renew():
-                    if not self._leased:
-                        self._leased = True
-                        await self.recover()
-                    await self.run_due()
-                    due = await self.store.next_due_at()
-                    if due is not None:
-                        timeout = min(self.poll_interval, max(0.0, due - self.clock()))
-                else:
-                    self._leased = False
+                try:
+                    if await self._renew(lazily=self._leased):
+                        if not self._leased:
+                            self._leased = True
+                            await self.recover()
+                        await self.run_due()
+                        due = await self.store.next_due_at()
+                        if due is not None:
+                            timeout = min(self.poll_interval, max(0.0, due - self.clock()))
+                    else:
+                        self._leased = False
+                    self.problem = None
+                except StoreError as exc:
+                    # Locked for longer than the busy timeout, or damaged: nothing is lost (items stay
+                    # where they are); say so and try again at the next poll.
+                    if self.problem is None or str(self.problem) != str(exc):
+                        log.warning("outbox: %s", exc)
+                        self._emit("problem", None, str(exc))
+                    self.problem = exc
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout)
                 except TimeoutError:
@@ -308,10 +324,18 @@ class Outbox:
                 except Exception:  # the lease simply expires
                     log.debug("could not release the outbox lease", exc_info=True)
 
-    async def _renew(self) -> bool:
-        """Take or renew the runner lease; remembers who holds it otherwise."""
-        other = await self.store.hold_runner(self.runner_id, self.lease_ttl, self.clock())
+    async def _renew(self, *, lazily: bool = False) -> bool:
+        """Take or renew the runner lease; remembers who holds it otherwise.
+
+        *lazily*: skip the write while the lease is younger than a third of its term.
+        """
+        now = self.clock()
+        if lazily and self.delivered_by is None and now - self._renewed_at < self.lease_ttl / 3:
+            return True
+        other = await self.store.hold_runner(self.runner_id, self.lease_ttl, now)
         self.delivered_by = other
+        if other is None:
+            self._renewed_at = now
         return other is None
 
     async def stop(self, grace: float = 10.0) -> bool:
@@ -332,11 +356,8 @@ class Outbox:
         """Look for due items now (e.g. after the helpdesk came back)."""
         self._wake.set()
 
-    async def _attempt(self, item: WorkItem) -> bool:
-        claimed = await self.store.claim_item(item.id)
-        if claimed is None:
-            return False
-        item, attempt_id = claimed
+    async def _attempt(self, item: WorkItem, attempt_id: int) -> None:
+        """Send a claimed item and record how it ended."""
         self._emit("sending", item)
         self._idle.clear()
         try:
@@ -351,10 +372,19 @@ class Outbox:
             log.warning("outbox executor failed for %s", item.key, exc_info=True)
             outcome = Outcome.unknown(f"{type(exc).__name__}: {exc}")
         try:
-            await self._settle(item, attempt_id, outcome)
+            for pause in (*SETTLE_RETRY_PAUSES, None):
+                try:
+                    await self._settle(item, attempt_id, outcome)
+                    break
+                except StoreError as exc:
+                    # The outcome is known only here: keep trying to record it (else the
+                    # item stays in flight and the next start has to treat it as unknown).
+                    if pause is None:
+                        raise
+                    log.warning("outbox: cannot record the outcome of %s yet: %s", item.key, exc)
+                    await asyncio.sleep(pause)
         finally:
             self._idle.set()
-        return True
 
     async def _settle(self, item: WorkItem, attempt_id: int, outcome: Outcome) -> None:
         if outcome.kind == "done":
@@ -382,7 +412,7 @@ class Outbox:
             attempt_id=attempt_id, next_attempt_at=self.clock() + wait, error=outcome.error,
             http_status=outcome.http_status, trace_id=outcome.trace_id)
         if failed is not None:
-            self._emit("retrying", failed, f"{outcome.error}; next attempt in {wait:.0f} s")
+            self._emit("failed", failed, f"{outcome.error}; next attempt in {wait:.0f} s")
         return failed
 
     async def _dead(self, item: WorkItem, attempt_id: int | None, outcome: Outcome, error: str) -> WorkItem | None:

@@ -18,6 +18,10 @@ def _hermetic_env(monkeypatch, tmp_path):
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.setenv("DESKLINE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("DESKLINE_CONFIG_DIR", str(tmp_path / "config"))
+    # the developer's own config file and DESKLINE_SECTION__KEY settings stay out of the tests
+    monkeypatch.delenv("DESKLINE_CONFIG", raising=False)
+    for name in [n for n in os.environ if n.startswith("DESKLINE_") and "__" in n]:
+        monkeypatch.delenv(name)
     yield
 
 

@@ -133,6 +133,7 @@ def test_value_rules(env, tmp_path):
         assert err.value.location.line == 2
     for text, message in [("[numbers]\norder = ['e164', 'e165']", "unknown number variant 'e165'"),
                           ("[numbers]\nregex = '(['", "invalid regular expression"),
+                          ("[numbers]\norder = []", "name at least one number variant"),
                           ("[numbers]\ncountry_code = 'DE'", "a country code is digits"),
                           ("[http]\nretries = 0", "must be at least 1"),
                           ("[http]\nretries = 2.5", "expected a whole number"),
@@ -194,6 +195,9 @@ def test_secrets_stay_out_of_readable_files_and_out_of_repr(env, tmp_path):
         load_config(env=env)
     write(secrets, '[pbx]\nurl = "https://pbx"\n')
     with pytest.raises(ConfigError, match="pbx.url is not a secret"):
+        load_config(env=env)
+    write(secrets, '[keymap]\n"app.quit" = "q"\n')
+    with pytest.raises(ConfigError, match=r"secrets.toml:1: keymap: \[keymap\] holds no secret"):
         load_config(env=env)
 
 
@@ -267,3 +271,21 @@ def test_the_documented_default_file_is_every_default(env, tmp_path):
         assert getattr(config, section) == getattr(defaults, section)
     every = {f"{s}.{f.name}" for s, cls in SECTIONS.items() for f in dataclasses.fields(cls)}
     assert set(config.sources) == every  # every setting was in the file
+
+
+def test_field_values_file_relative_to_the_config_and_private_when_it_holds_a_password(env, tmp_path):
+    write(tmp_path / "config" / "config.toml", '[helpdesk]\ntemplate = "rt5"\nfields_file = "rt5-fields.toml"\n',
+          mode=0o644)
+    fields = write(tmp_path / "config" / "rt5-fields.toml",
+                   'base_url = "https://rt.example"\nqueue = 3\nverify = true\npassword = "pw-123"\n', mode=0o644)
+    config = load_config(env=env)
+    with pytest.raises(ConfigError) as err:
+        config.field_values()
+    assert str(err.value) == f"{fields}:4: password: a credential in a file others can read; run 'chmod 600 {fields}'"
+    os.chmod(fields, 0o600)
+    assert config.field_values() == {"base_url": "https://rt.example", "queue": "3", "verify": "true",
+                                     "password": "pw-123"}
+    write(fields, 'base_url = "https://rt.example"\n\n[nested]\nx = 1\n')
+    with pytest.raises(ConfigError, match=r":3: nested: a field value is text, got a table"):
+        config.field_values()
+    assert load_config(env={**env, "DESKLINE_HELPDESK__FIELDS_FILE": ""}).field_values() == {}

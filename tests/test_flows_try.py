@@ -73,3 +73,9 @@ def test_try_a_stored_template_by_name(demo, capsys):
     assert main(["try", "SearchContact", "--template", "my-demo", "--phone", "Globex"]) == 0
     out = capsys.readouterr().out
     assert "2 contact(s) found" in out
+
+
+def test_try_journal_dry_run_renders_with_a_placeholder_contact(demo, capsys):
+    assert main(["try", "journal", "--template", DEMO_TEMPLATE, "--phone", "+15550100", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "/api/v1/contacts/CONTACT-ID/journal" in out and demo.requests == [] and demo.journal == []

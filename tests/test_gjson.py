@@ -127,7 +127,7 @@ def test_escape_component():
 @pytest.mark.parametrize("path", [
     "data.#.id", 'data.#(type=="mobile").number', "data.#(age>=18)#.name", "a|@reverse",
     "[a,b]", '{"x":a.b}', "a\\.b", "friends.#(nets.#(==\"fb\"))#.first", "@pretty:{\"indent\":\"\\t\"}",
-    "data.#(name%\"A*\")", "a.b.c", "items.0.@type", "@id",
+    "data.#(name%\"A*\")", "a.b.c", "items.0.@type", "@id", "@key", "a.#(b==!x)", "a.#(b!%\"x*\")",
 ])
 def test_path_problems_accepts_valid_paths(path):
     assert gjson.path_problems(path) == []
@@ -139,7 +139,10 @@ def test_path_problems_accepts_valid_paths(path):
     ("a.b)", 4, "no matching"),
     ("a|@revers", 3, "unknown modifier @revers; did you mean @reverse?"),
     ("a|@shout:1", 3, "unknown modifier @shout; known:"),
+    ("@prety:{}", 1, "unknown modifier @prety; did you mean @pretty?"),
     ("data.#(age=>3)", 11, "unknown query operator '=>'"),
+    ("data.#(age!3)", 11, "unknown query operator '!'"),
+    ("data.#(age<>3)", 11, "unknown query operator '<>'"),
     ("[a,b", 1, "never closed"),
 ])
 def test_path_problems_reports_mistakes(path, col, words):
@@ -262,3 +265,14 @@ def test_column_is_none_for_non_arrays():
     assert doc.column("nope", "a") is None
     assert [r.string for r in doc.column("e", "a")] == ["1", ""]
     assert [r.string for r in gjson.parse('[{"a":1},2]').column("", "a")] == ["1", ""]
+
+
+def test_same_text_written_two_ways():
+    text = '{"d":[{"u":"a\\/b"},{"u":"a/b"},{"u":"\\u00e9"},{"u":"\\u00E9"},{"u":"x\\\\\\"y"}]}'
+    doc = gjson.parse(text)
+    assert doc.is_valid_json
+    want = gjson.get(text, "d.#.u")
+    assert want.raw == '["a\\/b","a/b","\\u00e9","\\u00E9","x\\\\\\"y"]'
+    assert doc.get("d.#.u").raw == want.raw
+    assert doc.get_many("d.#.u", "d.#.v")[0].raw == want.raw
+    assert [r.raw for r in doc.column("d", "u")] == ['"a\\/b"', '"a/b"', '"\\u00e9"', '"\\u00E9"', '"x\\\\\\"y"']

@@ -72,3 +72,9 @@ def test_tree_answers_a_good_share_of_the_corpus(modifiers):
         except gjson._Fallback:
             pass
     assert answered >= 100
+
+
+def test_path_problems_flags_no_reference_path(modifiers):
+    """The linter must not call any of Go's own test paths a mistake."""
+    flagged = [(c["id"], c["path"], gjson.path_problems(c["path"])) for c in CASES if gjson.path_problems(c["path"])]
+    assert flagged == []

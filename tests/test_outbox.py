@@ -101,6 +101,8 @@ async def test_transient_failures_back_off_exponentially_then_die(store):
         assert await box.run_due() == 0  # not before it is due
         clock.now = current.next_attempt_at
     assert waits == [10, 20, 40]
+    assert kinds(events)[:4] == ["queued", "sending", "failed", "sending"]
+    assert events[2].message == "connection refused; next attempt in 10 s"
     assert await box.run_due() == 1
     dead = await store.item(item.id)
     assert dead.state is ItemState.DEAD and "gave up after 4 attempts: connection refused" in dead.last_error
@@ -440,3 +442,39 @@ async def test_stop_lets_the_attempt_in_progress_finish(store):
     await asyncio.wait_for(task, 1)
     assert (await store.item(item.id)).state is ItemState.DONE
     assert await store.hold_runner("someone else", 60, 0) is None  # the lease was released
+
+
+async def test_a_locked_store_loses_no_outcome_and_the_runner_waits_it_out(tmp_path, monkeypatch):
+    import sqlite3
+
+    import engine.outbox as outbox_module
+
+    monkeypatch.setattr(outbox_module, "SETTLE_RETRY_PAUSES", (0.3, 0.6, 1.0))
+    path = tmp_path / "d.sqlite3"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+
+    async def execute(item):
+        holder.execute("BEGIN EXCLUSIVE")  # someone locks the file while the request is out
+        asyncio.get_running_loop().call_later(0.4, holder.execute, "ROLLBACK")
+        return Outcome.done({"TicketId": "T-1"})
+
+    async with Store(path, busy_timeout=0.1) as s:
+        box, events = make(s, execute)
+        item = await box.enqueue("c1", "CreateNewTicket")
+        await box.run_due()
+        done = await s.item(item.id)
+        assert done.state is ItemState.DONE and done.outputs == {"TicketId": "T-1"}
+
+        # the runner reports a store that stays locked, and carries on when it is free again
+        box.poll_interval = 0.05
+        holder.execute("BEGIN EXCLUSIVE")
+        task = asyncio.create_task(box.run())
+        await wait_until(lambda: _true(box.problem))
+        assert "locked" in str(box.problem) and events[-1].kind == "problem" and events[-1].item is None
+        holder.execute("ROLLBACK")
+        await box.enqueue("c2", "CallJournal")
+        await wait_until(lambda: _done(s, 2))
+        assert box.problem is None
+        await box.stop()
+        await task
+    holder.close()

@@ -213,6 +213,13 @@ async def test_secrets_never_reach_the_logs(caplog):
     assert "demo-secret" not in repr(source_for(sim))
 
 
+async def test_secrets_stay_redacted_when_the_helpdesk_client_also_filters_httpx_logs(caplog):
+    """Regression: engine.http's log filter formats the message first; the PBX filter must still redact it."""
+    import engine.http.client  # noqa: F401  (installs its own filter on the httpx logger)
+
+    await test_secrets_never_reach_the_logs(caplog)
+
+
 def test_redact():
     assert redact("/subscribe?access_token=abc123&x=1") == "/subscribe?access_token=***&x=1"
     assert redact('{"refresh_token": "zz9"}') == '{"refresh_token": "***"}'

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import random
 import sqlite3
 import subprocess
 import sys
@@ -80,7 +81,10 @@ async def test_history_is_newest_first_with_limit_offset_and_filters(store):
     assert await store.count_calls(HistoryFilter(status="Answered")) == 2
 
 
-async def test_search_by_number_ignores_formatting_and_by_contact_ignores_case(store):
+@pytest.mark.parametrize("indexed", [True, False], ids=["trigram-index", "scan"])
+async def test_search_by_number_ignores_formatting_and_by_contact_ignores_case(store, indexed):
+    assert store._indexed  # this SQLite has the trigram tokenizer (the CI's does)
+    store._indexed = indexed
     await store.record_calls([
         call("a", 1, caller_number="+49 (30) 123-456", contact_name="Jürgen Groß"),
         call("b", 2, caller_number="0049301234567", contact_name="Ada"),
@@ -338,3 +342,30 @@ async def test_prune_forgets_old_finished_calls_but_keeps_open_work(store):
     assert sorted(c.call_id for c in await store.history(None)) == ["new", "old-open"]
     assert [i.call_id for i in await store.items()] == ["old-open"]
     assert await store.attempts(done.id) == []
+
+
+async def test_search_strategies_agree_on_a_big_history(store):
+    """Window scan, index and plain scan must give the same newest matches, page by page."""
+    from engine.store.db import SCAN_WINDOW
+
+    rng = random.Random(5)
+    names = ["Ada Lovelace", "Grace Hopper", "Jürgen Groß", "Alan Turing"]
+    total = SCAN_WINDOW + 1500
+    await store.record_calls(
+        CallRecord(f"c{i:05d}", direction="Inbound", started_at=float(rng.randrange(10**6)),
+                   caller_number=f"+49 30 {rng.randrange(10**6):06d}",
+                   contact_name=("Rare Person" if i in (3, 17) else rng.choice(names)))
+        for i in range(total))
+    # a contact renamed after the fact is found by its new name only
+    await store.record_call(CallRecord("c00005", contact_name="Renamed Contact"))
+    for text in ["ada", "hopper", "rare person", "renamed", "ada lovelace", "4930", "12345", "303", "zzzz"]:
+        for limit, offset in [(50, 0), (20, 40), (None, 0)]:
+            store._indexed = True
+            fast = [c.call_id for c in await store.history(limit, text, offset)]
+            store._indexed = False
+            slow = [c.call_id for c in await store.history(limit, text, offset)]
+            assert fast == slow, (text, limit, offset)
+    store._indexed = True
+    assert [c.call_id for c in await store.search("rare person", None)] != []
+    assert await store.search("renamed") == [await store.call("c00005")]
+    assert all(c.call_id != "c00005" for c in await store.search("zzzz"))

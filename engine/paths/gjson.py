@@ -28,6 +28,7 @@ import difflib
 import json as _json
 import re
 from dataclasses import dataclass
+from json.decoder import scanstring as _scanstring
 from json.encoder import encode_basestring as _encode_basestring
 from typing import Callable
 
@@ -133,7 +134,6 @@ _DECODER = _json.JSONDecoder(object_pairs_hook=tuple, parse_float=_NumText,
 _SCAN_ONCE = _DECODER.scan_once
 _NEG_ZERO = re.compile(r"-0(?![.eE0-9])")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-_STRING_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
 _WS = " \t\n\r"
 
 
@@ -272,7 +272,9 @@ class Document:
                         elif not (cls is str and ("[" in el or "{" in el)):
                             out.append(Result())  # Go finds nothing inside a scalar
                             continue
-                        out.append(self.get(f"{prefix}.{i}.{rest}" if prefix else f"{i}.{rest}"))
+                        # Go's Get(element, rest) on the element's own text
+                        element = self.get(f"{prefix}.{i}" if prefix else str(i))
+                        out.append(_scan.safe_get(element.raw, rest))
                     return out
                 except _Fallback:
                     pass
@@ -323,27 +325,50 @@ class Document:
             self._raw_map = _build_raw_map(self.text)
         raw = self._raw_map.get(s)
         if raw is None:
-            return '"' + s + '"'
+            return _encode_basestring(s)  # written without escapes: the same text
         if raw is False:
             raise _Fallback  # the same text is written two ways in this document
         return raw
 
 
 def _build_raw_map(text: str) -> dict:
-    """Decoded string -> raw token for every escaped string (False when ambiguous)."""
-    tokens = set(_STRING_TOKEN.findall(text))
+    """Decoded string -> raw token for every escaped string (False when ambiguous).
+
+    Only called for valid JSON, where a backslash is always inside a string:
+    the string starts at the nearest unescaped quote before it.
+    """
     out: dict = {}
-    for tok in tokens:
-        if "\\" not in tok:
-            continue
-        try:
-            s = _json.loads(tok)
-        except ValueError:
-            continue
-        if s in out or ('"' + s + '"') in tokens:
-            out[s] = False
-        else:
-            out[s] = tok
+    seen: set = set()
+    find = text.find
+    pos = find("\\")
+    while pos >= 0:
+        q = text.rfind('"', 0, pos)
+        while q > 0 and text[q - 1] == "\\":
+            k = q - 1
+            while k >= 0 and text[k] == "\\":
+                k -= 1
+            if (q - 1 - k) % 2 == 0:
+                break  # an even run of backslashes: the quote is not escaped
+            q = text.rfind('"', 0, q)
+        end = _scan._string_end(text, q + 1)
+        if q < 0 or end < 0:
+            break
+        tok = text[q:end + 1]
+        s = None
+        if tok not in seen:
+            seen.add(tok)
+            try:
+                s = _scanstring(tok, 1)[0]
+            except ValueError:
+                s = None
+        if s is not None:
+            known = out.get(s)
+            if known is None:
+                # written plain somewhere too? then this text has two forms
+                out[s] = False if find('"' + s + '"') >= 0 else tok
+            elif known is not False and known != tok:
+                out[s] = False
+        pos = find("\\", end + 1)
     return out
 
 
@@ -448,6 +473,11 @@ def _batch_project(doc: "Document", first: str, specs: list) -> list:
     if arr.__class__ is not list:
         raise _Fallback
     plain = doc._escapes < 2
+    raw_map = None
+    if not plain:
+        if doc._raw_map is None:
+            doc._raw_map = _build_raw_map(doc.text)
+        raw_map = doc._raw_map
     parts: list = [[] for _ in specs]
     run = [(key, deep, keys, tail, part.append) for (key, deep, keys, tail, _), part in zip(specs, parts)]
     for el in arr:
@@ -515,8 +545,17 @@ def _batch_project(doc: "Document", first: str, specs: list) -> list:
                         append(_kind_raw(kind, v, doc))
                     continue
             c = v.__class__
-            if c is str and plain:
-                append(_encode_basestring(v))
+            if c is str:
+                if plain:
+                    append(_encode_basestring(v))
+                else:
+                    r = raw_map.get(v)
+                    if r is None:
+                        append(_encode_basestring(v))  # written without escapes
+                    elif r is False:
+                        raise _Fallback
+                    else:
+                        append(r)
             elif c is int and v:
                 append(str(v))
             else:
@@ -942,6 +981,7 @@ class PathProblem:
 
 
 _QUERY_OPS = ("==", "=", "!=", "<", "<=", ">", ">=", "%", "!%")
+_OP_TYPOS = frozenset(("=>", "=<", "<>", "><", "===", "!==", "==>", "==<", "<==", ">==", "%%", "=%", "%="))
 
 
 def path_problems(path: str) -> list[PathProblem]:
@@ -992,10 +1032,12 @@ def path_problems(path: str) -> list[PathProblem]:
             if name and name not in MODIFIERS and not (i > 0 and path[i - 1] == ":"):
                 # Go reads an unknown @name as a key (JSON-LD has "@type", "@id"), so
                 # only a name with an argument or one close to a modifier is a mistake
+                # (at the start of a path it is most likely such a key)
                 close = difflib.get_close_matches(name, list(MODIFIERS), n=1, cutoff=0.75)
-                if close:
+                has_arg = j < n and path[j] == ":"
+                if close and (has_arg or i > 0):
                     problems.append(PathProblem(i + 1, f"unknown modifier @{name}; did you mean @{close[0]}?"))
-                elif j < n and path[j] == ":":
+                elif has_arg:
                     problems.append(PathProblem(i + 1, f"unknown modifier @{name}; known: "
                                                 + ", ".join("@" + m for m in sorted(MODIFIERS))))
         i += 1
@@ -1030,7 +1072,8 @@ def _query_problems(path: str, i: int) -> list[PathProblem]:
             while k < n and path[k] in "!=<>%":
                 k += 1
             op = path[j:k]
-            if op not in _QUERY_OPS:
+            if op not in _QUERY_OPS and (op in _OP_TYPOS or (op[0] == "!" and op[:2] not in ("!=", "!%"))):
+                # Go would read e.g. ``=>1`` as ``=`` with the value ``>1``: surely not meant
                 out.append(PathProblem(j + 1, f"unknown query operator {op!r}; use one of "
                                        + " ".join(_QUERY_OPS)))
             # skip the value up to the closing bracket

@@ -95,12 +95,10 @@ class RedactingLogger(logging.LoggerAdapter):
 
 
 class _RedactingFilter(logging.Filter):
+    """Blanks tokens in the finished message, whatever other filters did to msg/args before."""
+
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str):   # another filter (engine.http's) may have formatted it already
-            record.msg = redact(record.msg)
-        if record.args:
-            args = record.args if isinstance(record.args, tuple) else (record.args,)
-            record.args = tuple(redact(str(a)) if isinstance(a, (str, httpx.URL)) else a for a in args)
+        record.msg, record.args = redact(record.getMessage()), ()
         return True
 
 

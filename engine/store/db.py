@@ -44,6 +44,7 @@ from engine.store.records import (
 )
 
 T = TypeVar("T")
+SCAN_WINDOW = 3000  # newest calls searched by a scan before the search index is asked
 _PHONE_TEXT = re.compile(r"[\d\s+\-().\/]+")
 
 
@@ -108,6 +109,7 @@ class Store:
         self.clock = clock
         self._migrations = tuple(schema.MIGRATIONS if migrations is None else migrations)
         self._conn: sqlite3.Connection | None = None
+        self._indexed = False  # calls_search (trigram index) is there and usable
         self._executor: ThreadPoolExecutor | None = None
 
     # -- life cycle ---------------------------------------------------------------------------------
@@ -219,10 +221,46 @@ class Store:
             db.execute("PRAGMA foreign_keys = ON")
             if version < len(self._migrations):
                 self._migrate(db, version)
+            self._index(db)
         except BaseException:
             db.close()
             raise
         self._conn = db
+
+    def _index(self, db: sqlite3.Connection) -> None:
+        """Keep a trigram full-text index of numbers and names when this SQLite has one (>= 3.34).
+
+        It is not part of the versioned schema: a database stays usable (by
+        a slower scan) with an SQLite that lacks it.  A database indexed
+        elsewhere but opened where the index cannot be written is refused.
+        """
+        exists = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'calls_search'").fetchone() is not None
+        if exists:
+            try:
+                db.execute("SELECT rowid FROM calls_search LIMIT 0")
+            except sqlite3.OperationalError as exc:
+                raise StoreError(f"this database has a search index this SQLite {sqlite3.sqlite_version} cannot "
+                                 f"use ({exc}); use an SQLite of version 3.34 or newer", Location(file=str(self.path))
+                                 ) from None
+            self._indexed = True
+            return
+        try:
+            db.execute("CREATE VIRTUAL TABLE temp.probe USING fts5(x, tokenize = 'trigram')")
+            db.execute("DROP TABLE temp.probe")
+        except sqlite3.OperationalError:
+            self._indexed = False
+            return
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'calls_search'").fetchone() is None:
+                for statement in _statements(schema.SEARCH_INDEX):
+                    db.execute(statement)
+                db.execute("INSERT INTO calls_search (calls_search) VALUES ('rebuild')")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self._indexed = True
 
     def _migrate(self, db: sqlite3.Connection, version: int) -> None:
         if version > 0:
@@ -293,9 +331,14 @@ class Store:
                 values["number_digits"] = number_digits(merged.caller_number, merged.callee_number)
                 values["name_fold"] = _fold(merged.contact_name, merged.caller_name, merged.contact_id)
                 values["updated_at"] = now
-                columns = ", ".join(values)
-                marks = ", ".join("?" * len(values))
-                db.execute(f"INSERT OR REPLACE INTO calls ({columns}) VALUES ({marks})", tuple(values.values()))
+                if row is None:
+                    columns = ", ".join(values)
+                    marks = ", ".join("?" * len(values))
+                    db.execute(f"INSERT INTO calls ({columns}) VALUES ({marks})", tuple(values.values()))
+                else:
+                    sets = ", ".join(f"{name} = ?" for name in values if name != "call_id")
+                    db.execute(f"UPDATE calls SET {sets} WHERE call_id = ?",
+                               (*(v for k, v in values.items() if k != "call_id"), call.call_id))
                 out.append(call_from_row(db.execute("SELECT * FROM calls WHERE call_id = ?",
                                                     (call.call_id,)).fetchone()))
         return out
@@ -321,7 +364,7 @@ class Store:
             return self._db.execute(f"SELECT count(*) FROM calls {where}", params).fetchone()[0]
         return await self._run(run)
 
-    def _where(self, filter: HistoryFilter | str | None) -> tuple[str, list[object]]:
+    def _where(self, filter: HistoryFilter | str | None, *, indexed: bool = True) -> tuple[str, list[object]]:
         if isinstance(filter, str):
             filter = HistoryFilter(text=filter)
         if filter is None:
@@ -331,12 +374,15 @@ class Store:
         text = filter.text.strip()
         if text:
             digits = re.sub(r"\D", "", text)
-            if digits and _PHONE_TEXT.fullmatch(text):
-                clauses.append("number_digits LIKE ? ESCAPE '\\'")
-                params.append(_like(digits))
-            else:
-                clauses.append("name_fold LIKE ? ESCAPE '\\'")
-                params.append(_like(text.casefold()))
+            column, needle = ("number_digits", digits) if digits and _PHONE_TEXT.fullmatch(text) \
+                else ("name_fold", text.casefold())
+            if indexed and self._indexed and len(needle) >= 3:
+                # a trigram phrase matches any substring of the column
+                phrase = '"' + needle.replace('"', '""') + '"'
+                clauses.append("id IN (SELECT rowid FROM calls_search WHERE calls_search MATCH ?)")
+                params.append(f"{column} : {phrase}")
+            clauses.append(f"{column} LIKE ? ESCAPE '\\'")
+            params.append(_like(needle))
         for column in ("direction", "status", "extension", "contact_id"):
             value = getattr(filter, column)
             if value is not None:
@@ -353,8 +399,20 @@ class Store:
         return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
 
     def _history_rows(self, limit: int | None, filter: HistoryFilter | str | None, offset: int) -> list[sqlite3.Row]:
+        order = " ORDER BY started_at DESC, call_id DESC"  # NULL (not started) last
         where, params = self._where(filter)
-        sql = f"SELECT * FROM calls {where} ORDER BY started_at IS NULL, started_at DESC, call_id DESC"
+        if limit is not None and "calls_search" in where:
+            # A frequent term ("ada", "4930") has its newest matches among the newest calls: scanning
+            # those is cheaper than collecting every match from the index and sorting them.  When the
+            # window holds enough matches they are exactly the answer; otherwise the term is rare and
+            # the index is fast.
+            scan_where, scan_params = self._where(filter, indexed=False)
+            rows = self._db.execute(
+                f"SELECT * FROM (SELECT * FROM calls{order} LIMIT {SCAN_WINDOW}) {scan_where}{order} LIMIT ? OFFSET ?",
+                [*scan_params, int(limit), int(offset)]).fetchall()
+            if len(rows) == limit:
+                return rows
+        sql = f"SELECT * FROM calls {where}{order}"
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
             params += [int(limit), int(offset)]
@@ -413,27 +471,43 @@ class Store:
         sql = f"SELECT min(next_attempt_at) FROM outbox o WHERE {_READY}"
         return await self._run(lambda: self._db.execute(sql).fetchone()[0])
 
+    async def claim_next(self, now: float) -> tuple[WorkItem, int] | None:
+        """Claim the first ready item due at *now* (see :meth:`claim_item`); ``None`` when there is none."""
+        sql = f"SELECT id FROM outbox o WHERE {_READY} AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT 1"
+
+        def run() -> tuple[WorkItem, int] | None:
+            while True:
+                row = self._db.execute(sql, (now,)).fetchone()  # read first: no write lock when idle
+                if row is None:
+                    return None
+                claimed = self._claim(row[0])
+                if claimed is not None:
+                    return claimed
+                # another runner claimed it between the read and the write: look again
+        return await self._run(run)
+
     async def claim_item(self, item_id: int) -> tuple[WorkItem, int] | None:
         """Mark a runnable item in flight and open its attempt, durably, before anything is sent.
 
         Returns the item and the attempt id, or ``None`` when the item is not
         runnable any more (another runner claimed it, or the operator acted).
         """
-        def run() -> tuple[WorkItem, int] | None:
-            now = self.clock()
-            marks = ", ".join("?" * len(RUNNABLE))
-            with self._write() as db:
-                cur = db.execute(
-                    f"UPDATE outbox SET state = ?, attempts = attempts + 1, updated_at = ?"
-                    f" WHERE id = ? AND state IN ({marks})",
-                    [ItemState.IN_FLIGHT.value, now, item_id, *[s.value for s in RUNNABLE]])
-                if cur.rowcount != 1:
-                    return None
-                row = db.execute("SELECT * FROM outbox WHERE id = ?", (item_id,)).fetchone()
-                cur = db.execute("INSERT INTO attempts (item_id, number, started_at) VALUES (?, ?, ?)",
-                                 (item_id, row["attempts"], now))
-                return _item(row), cur.lastrowid
-        return await self._run(run)
+        return await self._run(self._claim, item_id)
+
+    def _claim(self, item_id: int) -> tuple[WorkItem, int] | None:
+        now = self.clock()
+        marks = ", ".join("?" * len(RUNNABLE))
+        with self._write() as db:
+            cur = db.execute(
+                f"UPDATE outbox SET state = ?, attempts = attempts + 1, updated_at = ?"
+                f" WHERE id = ? AND state IN ({marks})",
+                [ItemState.IN_FLIGHT.value, now, item_id, *[s.value for s in RUNNABLE]])
+            if cur.rowcount != 1:
+                return None
+            row = db.execute("SELECT * FROM outbox WHERE id = ?", (item_id,)).fetchone()
+            cur = db.execute("INSERT INTO attempts (item_id, number, started_at) VALUES (?, ?, ?)",
+                             (item_id, row["attempts"], now))
+            return _item(row), cur.lastrowid
 
     async def settle_item(self, item_id: int, *, state: ItemState, from_states: Iterable[ItemState],
                           result: str, attempt_id: int | None = None, next_attempt_at: float | None = None,
@@ -557,6 +631,7 @@ class Store:
     def _export_text(self, fmt: str, filter: HistoryFilter | str | None, redactor: Redactor) -> tuple[str, int]:
         calls = [dict(r) for r in self._history_rows(None, filter, 0)]
         for call in calls:
+            call.pop("id", None)
             call.pop("number_digits", None)
             call.pop("name_fold", None)
         items: dict[str, list[dict[str, object]]] = {}

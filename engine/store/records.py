@@ -52,6 +52,46 @@ class CallRecord:
     def missed(self) -> bool:
         return self.direction == "Inbound" and self.status not in (None, "", "Answered")
 
+    @classmethod
+    def from_pbx(cls, call) -> CallRecord:
+        """What an :class:`engine.pbx.calls.Call` snapshot tells (times as Unix seconds).
+
+        The status is left unknown while the call is going on; the extension
+        is the one that answered (the last, after transfers), else the
+        first that rang, else the caller's on an outbound call.
+        """
+        def ts(when) -> float | None:
+            return None if when is None else when.timestamp()
+
+        direction = {"inbound": "Inbound", "outbound": "Outbound", "internal": "Internal"}.get(
+            call.direction.lower(), call.direction)
+        status = None
+        if call.failure:
+            status = "Failed"
+        elif call.answered_by:
+            status = "Answered" if call.ended_at is not None else None
+        elif call.ended_at is not None:
+            status = "No Answer"
+        extension = (call.answered_by[-1] if call.answered_by else call.rang[0] if call.rang
+                     else call.caller if direction == "Outbound" else None)
+        ring = talk = None
+        if call.started_at is not None and call.ended_at is not None:
+            if call.answered_at is not None:
+                ring = round((call.answered_at - call.started_at).total_seconds())
+                talk = round((call.ended_at - call.answered_at).total_seconds())
+            else:
+                ring, talk = round((call.ended_at - call.started_at).total_seconds()), 0
+        return cls(call.call_id, direction=direction, caller_number=call.caller or None,
+                   callee_number=call.callee or None, extension=extension, started_at=ts(call.started_at),
+                   answered_at=ts(call.answered_at), ended_at=ts(call.ended_at), ring_seconds=ring,
+                   talk_seconds=talk, status=status)
+
+    @classmethod
+    def matched(cls, call_id: str, match) -> CallRecord:
+        """The contact a call was matched to (an :class:`engine.flows.ContactMatch`)."""
+        return cls(call_id, contact_id=match.id, contact_name=match.display_name, contact_type=match.contact_type,
+                   popup_url=match.popup_url)
+
     def known(self) -> dict[str, object]:
         """The columns this record sets (``None`` means "unknown", not "empty")."""
         return {name: getattr(self, name) for name in CALL_COLUMNS if getattr(self, name) is not None}

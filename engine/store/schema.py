@@ -19,7 +19,8 @@ MIGRATIONS: tuple[str, ...] = (
     # 1: calls, outbox items and the attempts made for them.
     """
     CREATE TABLE calls (
-        call_id         TEXT PRIMARY KEY,
+        id              INTEGER PRIMARY KEY,  -- stable row id (the search index refers to it)
+        call_id         TEXT NOT NULL UNIQUE,
         direction       TEXT NOT NULL DEFAULT '',
         caller_number   TEXT NOT NULL DEFAULT '',
         callee_number   TEXT NOT NULL DEFAULT '',
@@ -39,7 +40,7 @@ MIGRATIONS: tuple[str, ...] = (
         name_fold       TEXT NOT NULL DEFAULT '',  -- casefolded names and contact id, for text search
         updated_at      REAL NOT NULL
     );
-    CREATE INDEX calls_started ON calls (started_at DESC, call_id);
+    CREATE INDEX calls_started ON calls (started_at DESC, call_id DESC);
     CREATE INDEX calls_contact ON calls (contact_id);
 
     CREATE TABLE outbox (
@@ -85,3 +86,24 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
+
+# The search index (not versioned: only built where SQLite has the trigram
+# tokenizer; see Store._index).  External content: the triggers keep it in step
+# with ``calls``.
+SEARCH_INDEX = """
+CREATE VIRTUAL TABLE calls_search USING fts5(
+    number_digits, name_fold, content = 'calls', content_rowid = 'id', tokenize = 'trigram'
+);
+CREATE TRIGGER calls_search_insert AFTER INSERT ON calls BEGIN
+    INSERT INTO calls_search (rowid, number_digits, name_fold) VALUES (new.id, new.number_digits, new.name_fold);
+END;
+CREATE TRIGGER calls_search_delete AFTER DELETE ON calls BEGIN
+    INSERT INTO calls_search (calls_search, rowid, number_digits, name_fold)
+    VALUES ('delete', old.id, old.number_digits, old.name_fold);
+END;
+CREATE TRIGGER calls_search_update AFTER UPDATE OF number_digits, name_fold ON calls BEGIN
+    INSERT INTO calls_search (calls_search, rowid, number_digits, name_fold)
+    VALUES ('delete', old.id, old.number_digits, old.name_fold);
+    INSERT INTO calls_search (rowid, number_digits, name_fold) VALUES (new.id, new.number_digits, new.name_fold);
+END;
+"""

@@ -233,6 +233,9 @@ async def _run(args, out, stdin) -> int:
                 found = await hd.identify(call)
                 _print_result(found, out)
                 w(f"contact: {found.chosen.display_name + ' (' + found.chosen.id + ')' if found.chosen else 'none'}\n")
+            if args.dry_run and not call.scope().get("ContactId"):
+                call.remember({"ContactId": "CONTACT-ID"})  # nothing was searched for real
+                w("dry run: ContactId is the placeholder CONTACT-ID\n")
             if sid == "CallJournal":
                 result = await hd.write_journal(call)
             else:
