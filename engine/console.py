@@ -657,14 +657,17 @@ class Engine:
 
     def _on_outbox(self, event: OutboxEvent) -> None:
         item = event.item
+        if item is None:                 # the store itself had a problem (locked, damaged): nothing lost
+            self.publish(EngineProblem("outbox", event.message))
+            return
         if event.kind in ("queued", "duplicate"):
             self.publish(JournalQueued(item.call_id, item.scenario, item.id, event.kind == "duplicate"))
         elif event.kind == "sent" or (event.kind == "resolved" and item.state == ItemState.DONE):
             self.publish(JournalWritten(item.call_id, item.scenario, item.id, dict(item.outputs)))
             if item.scenario == CREATE_TICKET and item.outputs.get("TicketId"):
                 self.publish(TicketOpened(item.call_id, item.outputs["TicketId"]))
-        elif event.kind in ("retrying", "dead", "attention"):
-            state = {"retrying": "failed"}.get(event.kind, event.kind)
+        elif event.kind in ("failed", "retrying", "dead", "attention"):
+            state = "failed" if event.kind == "retrying" else event.kind
             self.publish(JournalFailed(item.call_id, item.scenario, item.id, state, event.message or item.last_error))
         elif event.kind == "resolved":
             self.publish(JournalQueued(item.call_id, item.scenario, item.id))

@@ -93,6 +93,10 @@ class DesklineApp(App[int]):
     BINDINGS = [
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave deskline", priority=True),
         Binding("f1", "help", "Help", id="app.help", tooltip="Keys and what each pane does"),
+        Binding("t", "templates", "Templates", id="app.templates", show=False,
+                tooltip="Browse, lint and edit the stored templates"),
+        Binding("g", "playground", "Playground", id="app.playground", show=False,
+                tooltip="Try GJSON paths and Go templates on real data"),
     ]
 
     def __init__(self, options: AppOptions, engine: Any = None, clock: Clock | None = None) -> None:
@@ -171,6 +175,16 @@ class DesklineApp(App[int]):
         from tui.screens.dialogs import HelpScreen
 
         self.push_screen(HelpScreen(self.screen))
+
+    def action_templates(self) -> None:
+        from tui.screens.templates import TemplatesScreen
+
+        self.push_screen(TemplatesScreen())
+
+    def action_playground(self) -> None:
+        from tui.screens.playground import PlaygroundScreen
+
+        self.push_screen(PlaygroundScreen())
 
     async def action_quit(self) -> None:
         if self._unsubscribe is not None:

@@ -34,6 +34,10 @@ class DesklineCommands(Provider):
         else:
             yield ("demo: start the built-in demo", "Demo helpdesk and PBX simulator on loopback",
                    partial(self.app.call_later, self.app.run_action, "start_demo"))
+        yield ("template: browse, lint and edit templates", "The template store (t)",
+               partial(self.app.call_later, self.app.run_action, "templates"))
+        yield ("gjson: playground for paths and templates", "Try GJSON paths and Go templates (g)",
+               partial(self.app.call_later, self.app.run_action, "playground"))
         yield "help: keys and panes", "What this screen does (F1)", partial(self.app.call_later, self.app.run_action, "help")
 
     async def discover(self) -> Hits:

@@ -254,3 +254,21 @@ async def test_the_demo_in_the_console_shows_real_cards(tmp_path, monkeypatch):
         assert names & {"Alice Anders", "Dan Diaz"}
         await pilot.press("q")
     assert app.engine is not None and not app.engine._started
+
+
+async def test_t_and_g_open_the_template_browser_and_the_playground(tmp_path, monkeypatch):
+    from tui.screens.playground import PlaygroundScreen
+    from tui.screens.templates import TemplatesScreen
+
+    monkeypatch.setenv("DESKLINE_DATA_DIR", str(tmp_path))
+    app = console_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        await settle(pilot)
+        assert isinstance(app.screen, TemplatesScreen)
+        app.pop_screen()
+        await settle(pilot)
+        await pilot.press("g")
+        await settle(pilot)
+        assert isinstance(app.screen, PlaygroundScreen)
