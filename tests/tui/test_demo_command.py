@@ -45,3 +45,30 @@ def test_describe_card_for_a_failed_search():
     from engine.console import ContactCard
 
     assert describe_card(ContactCard("+1", error="HTTP 500")) == "+1: search failed: HTTP 500"
+
+
+async def test_console_without_a_config_offers_the_demo_and_names_a_broken_one(tmp_path, monkeypatch):
+    import argparse
+
+    from textual.widgets import Static
+
+    from tui.app import WelcomeScreen
+    from tui.commands.console import console_app
+
+    monkeypatch.setenv("DESKLINE_CONFIG_DIR", str(tmp_path))
+    monkeypatch.setenv("DESKLINE_DATA_DIR", str(tmp_path / "data"))
+    for env in [k for k in __import__("os").environ if k.startswith("DESKLINE_") and "__" in k]:
+        monkeypatch.delenv(env)
+    app = console_app(argparse.Namespace(config=None))
+    assert app.engine is None and app.options.problem == ""
+
+    (tmp_path / "broken.toml").write_text('[helpdesk]\ntemplate = "no-such-template"\n')
+    app = console_app(argparse.Namespace(config=str(tmp_path / "broken.toml")))
+    assert app.engine is None and "no-such-template" in app.options.problem
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, WelcomeScreen)
+        assert "did not start" in str(app.screen.query_one("#welcome", Static).render())
+
+    (tmp_path / "bad.toml").write_text('[helpdesk]\nnope = 1\n')
+    assert console_app(argparse.Namespace(config=str(tmp_path / "bad.toml"))) == 2

@@ -9,6 +9,15 @@ from typing import TextIO
 
 def run(args) -> int:
     """The console from the configuration; without one, the shell explains how to start."""
+    app = console_app(args)
+    if isinstance(app, int):
+        return app
+    app.run()
+    return app.return_code or 0
+
+
+def console_app(args):
+    """The app ``deskline console`` runs (or an exit code when the config cannot be read)."""
     from engine.config import ConfigError, load_config
     from engine.errors import LocatedError
     from tui.app import AppOptions, make_app
@@ -20,7 +29,6 @@ def run(args) -> int:
     except ConfigError as exc:
         print(f"deskline: {exc}", file=sys.stderr)
         return 2
-    theme = config.ui.theme
     if config.helpdesk.template:
         from engine.console import Engine
 
@@ -28,9 +36,7 @@ def run(args) -> int:
             engine = Engine.from_config(config)
         except (LocatedError, OSError, ValueError) as exc:
             problem = str(exc)
-    app = make_app(AppOptions(theme=theme, problem=problem, keymap=dict(config.keymap)), engine=engine)
-    app.run()
-    return app.return_code or 0
+    return make_app(AppOptions(theme=config.ui.theme, problem=problem, keymap=dict(config.keymap)), engine=engine)
 
 
 def run_demo(args) -> int:
