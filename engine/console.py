@@ -31,11 +31,24 @@ from typing import Any
 from engine import pbx
 from engine.auth import TokenHealth
 from engine.errors import LocatedError, Location
-from engine.flows import CallContext, CallInfo, ContactMatch, ContactSearchResult, ScenarioResult
+from engine.flows import (
+    CallContext,
+    CallInfo,
+    ContactMatch,
+    ContactSearchResult,
+    ScenarioResult,
+)
 from engine.http import Trace
 from engine.integration import Integration, IntegrationSettings
 from engine.outbox import BackoffPolicy, Outbox, OutboxEvent, Outcome
-from engine.store import CallRecord, HistoryFilter, ItemState, OutboxCounts, Store, WorkItem
+from engine.store import (
+    CallRecord,
+    HistoryFilter,
+    ItemState,
+    OutboxCounts,
+    Store,
+    WorkItem,
+)
 from engine.template import Template, load_template
 from engine.template.model import CALL_JOURNAL, CREATE_TICKET
 
@@ -868,9 +881,9 @@ class Engine:
     @classmethod
     def from_config(cls, config) -> Engine:
         """Build the engine from an :class:`engine.config.Config` (raises LocatedError when incomplete)."""
+        from engine.flows import PickPolicy
         from engine.http import HttpSettings, RetryPolicy
         from engine.numbers import NumberPlan
-        from engine.flows import PickPolicy
 
         if not config.helpdesk.template:
             raise LocatedError("no helpdesk template is configured", Location(str(config.file or ""), 0, 0,

@@ -8,8 +8,20 @@ import json
 import pytest
 
 from engine.console import (
-    DEMO_EXTENSION_EMAILS, DEMO_TEMPLATE, CallAnswered, CallEnded, CallRang, ContactCard, ContactResolved, Engine,
-    EngineProblem, EngineSettings, JournalFailed, JournalQueued, JournalWritten, TraceRecorded, classify,
+    DEMO_EXTENSION_EMAILS,
+    DEMO_TEMPLATE,
+    CallEnded,
+    CallRang,
+    ContactCard,
+    ContactResolved,
+    Engine,
+    EngineProblem,
+    EngineSettings,
+    JournalFailed,
+    JournalQueued,
+    JournalWritten,
+    TraceRecorded,
+    classify,
 )
 from engine.flows import ContactMatch, ScenarioError, ScenarioResult
 from engine.http import Trace
@@ -285,14 +297,13 @@ async def test_engine_from_config_names_what_is_missing(tmp_path):
 
 
 async def test_ticket_at_ring_is_created_while_it_rings_and_updated_after_the_call(tmp_path):
+    from engine.console import TicketOpened
     from engine.demo.helpdesk import DemoHelpdesk
     from engine.http import HttpSettings
     from engine.integration import Integration, IntegrationSettings
     from engine.pbx import ReplaySource
     from engine.store import Store
     from engine.template import load_template
-
-    from engine.console import TicketOpened
 
     xml = DEMO_TEMPLATE.read_text(encoding="utf-8").replace(
         '<Parameter Name="NeedSyncContact" Value="1" />',

@@ -22,8 +22,8 @@ from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
 from engine import __version__
-from tui.palette import DesklineCommands
 from themes import APP_VARIABLES, STYLESHEET, deskline_themes
+from tui.palette import DesklineCommands
 
 Clock = Callable[[], datetime]
 

@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from engine.auth import TokenHealth
 from engine.console import (
-    CallAnswered, CallEnded, CallRang, ConnectionChanged, ContactCard, ContactResolved, JournalFailed,
-    JournalQueued, JournalWritten, SetupInfo, TokenHealthChanged, TraceRecorded,
+    CallAnswered,
+    CallEnded,
+    CallRang,
+    ConnectionChanged,
+    ContactCard,
+    ContactResolved,
+    JournalFailed,
+    JournalQueued,
+    JournalWritten,
+    SetupInfo,
+    TokenHealthChanged,
+    TraceRecorded,
 )
 from engine.errors import LocatedError, Location
 from engine.flows import ContactMatch
 from engine.http import MappingNote, Trace
 from engine.store import CallRecord, ItemState, WorkItem
 
-FIXED_NOW = datetime(2026, 11, 25, 9, 30, 0, tzinfo=timezone.utc)
+FIXED_NOW = datetime(2026, 11, 25, 9, 30, 0, tzinfo=UTC)
 BASE = "http://127.0.0.1:8790"
 
 

@@ -6,7 +6,7 @@ import asyncio
 
 from textual.widgets import DataTable, Input, Static
 
-from engine.console import CallRang, ContactResolved
+from engine.console import CallRang
 from tests.tui.fake_engine import FakeEngine, fixed_clock
 from tui.app import AppOptions, EngineFact, WelcomeScreen, make_app
 from tui.screens.console import ConsoleScreen

@@ -9,8 +9,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
+from textual.widgets import (
+    Button,
+    DataTable,
+    Footer,
+    Input,
+    Static,
+    TabbedContent,
+    TabPane,
+)
 from textual.worker import Worker
-from textual.widgets import Button, DataTable, Footer, Input, Static, TabbedContent, TabPane
 
 from engine import console as facts
 from tui.widgets.calls import CallList, CallRow, ContactCardView

@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.text import Text
 from textual.message import Message
 from textual.widgets import DataTable, Static
+from textual.widgets.data_table import CellDoesNotExist
 
 ARROWS = {"Inbound": "←", "Outbound": "→", "Internal": "↔"}
 STATE_VARIABLE = {"ringing": "call-ringing", "answered": "call-answered", "missed": "call-missed"}
@@ -118,7 +119,7 @@ class CallList(DataTable):
             return None
         try:
             key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
-        except Exception:
+        except CellDoesNotExist:   # the cursor is outside the rows while they change
             return None
         return str(key.value) if key.value is not None else None
 

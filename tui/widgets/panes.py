@@ -116,10 +116,8 @@ class InspectorPane(Horizontal):
                       key=str(index))
         if len(self.traces) > MAX_TRACES:
             first = len(self.traces) - MAX_TRACES - 1
-            try:
+            if str(first) in table.rows:
                 table.remove_row(str(first))
-            except Exception:
-                pass
         if len(self.traces) == 1:
             self.show(0)
 
