@@ -73,3 +73,18 @@ def test_inspector_wide(snap_compare):
         await _settle(pilot)
 
     assert snap_compare(console(), terminal_size=(120, 30), run_before=run_before)
+
+
+def test_setup_with_oauth2(snap_compare):
+    """You should see the Setup tab: template Demo Helpdesk with auth oauth2, token health, the field values
+    with api_token masked as ********, the redirect URI to register, the 'Authorize (o)' button with the
+    paste field, and the user association table (1001 Ada Lovelace, 1002 Grace Hopper)."""
+    from tests.tui.fake_engine import FakeEngine
+
+    async def run_before(pilot):
+        await _settle(pilot)
+        _clear_toasts(pilot)
+        await pilot.press("f5")
+        await _settle(pilot)
+
+    assert snap_compare(console(FakeEngine(oauth2=True)), terminal_size=(80, 24), run_before=run_before)
