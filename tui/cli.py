@@ -38,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("console", help="start the console (the default)")
     demo = sub.add_parser("demo", help="start the console with a built-in demo helpdesk and PBX simulator")
     demo.add_argument("--headless", action="store_true", help="run the demo without the console and print events")
+    demo.add_argument("--speed", type=float, metavar="X",
+                      help="play the demo calls X times faster (default: 1 in the console, 4 headless)")
 
     tpl = sub.add_parser("template", help="lint, show and manage integration templates")
     tsub = tpl.add_subparsers(dest="template_command", metavar="ACTION", required=True)
