@@ -13,7 +13,7 @@ from engine.pbx.calls import CallRinging, CallTracker
 from engine.pbx.events import CallStatusChanged, NewCdr
 from engine.pbx.simulator import PbxSimulator
 from engine.pbx.source import (
-    AUTH_FAILED, CLOSED, DEFAULT_TOPICS, FRAME_ERROR, LOST, SUBSCRIBED, OpenApiSource, RecordingSource,
+    CLOSED, DEFAULT_TOPICS, FRAME_ERROR, LOST, SUBSCRIBED, OpenApiSource, RecordingSource,
     ReplaySource, SourceStatus, redact,
 )
 

@@ -150,7 +150,7 @@ def _index(item, *indexes):
             b = item.encode("utf-8", "surrogateescape")
             x = _index_arg(ix, len(b))
             if x == len(b):
-                raise FuncError(f"reflect: string index out of range")
+                raise FuncError("reflect: string index out of range")
             item = Byte(b[x])
         elif isinstance(item, (list, tuple)):
             x = _index_arg(ix, len(item))
