@@ -20,7 +20,6 @@ import asyncio
 import logging
 import tempfile
 import time
-import tomllib
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -881,10 +880,6 @@ class Engine:
     @classmethod
     def from_config(cls, config) -> Engine:
         """Build the engine from an :class:`engine.config.Config` (raises LocatedError when incomplete)."""
-        from engine.flows import PickPolicy
-        from engine.http import HttpSettings, RetryPolicy
-        from engine.numbers import NumberPlan
-
         if not config.helpdesk.template:
             raise LocatedError("no helpdesk template is configured", Location(str(config.file or ""), 0, 0,
                                                                                "helpdesk.template"))
@@ -895,40 +890,18 @@ class Engine:
             from engine.template.store import TemplateStore
             template = TemplateStore().load(config.helpdesk.template)
         values: dict[str, str] = {f.name: f.value or "" for f in template.custom_fields}
-        if config.helpdesk.fields_file:
-            path = Path(config.helpdesk.fields_file).expanduser()
-            try:
-                data = tomllib.loads(path.read_text(encoding="utf-8"))
-            except (OSError, tomllib.TOMLDecodeError) as exc:
-                raise LocatedError(f"cannot read the template's field values: {exc}",
-                                   Location(str(path), 0, 0, "helpdesk.fields_file")) from None
-            values.update({str(k): str(v) for k, v in data.items()})
-        http = HttpSettings(connect_timeout=config.http.connect_timeout, read_timeout=config.http.read_timeout,
-                            max_concurrent=config.http.max_concurrent, verify=config.http.verify_tls,
-                            retry=RetryPolicy(max_attempts=config.http.retries))
-        n = config.numbers
-        plan_kw: dict[str, Any] = {"country_code": n.country_code, "national_prefix": n.national_prefix,
-                                   "international_prefix": n.international_prefix, "last_n": n.last_n,
-                                   "regex": n.regex, "replacement": n.replacement}
-        if n.order:
-            plan_kw["order"] = tuple(n.order)
-        integration = Integration(template, values, IntegrationSettings(
-            http=http, numbers=NumberPlan(**plan_kw), pick=PickPolicy(config.contacts.pick),
-            contact_cache_ttl=config.contacts.cache_ttl, tz=config.timezone()))
+        values.update(config.field_values())  # relative to the config file; credentials must be chmod 600
+        integration = Integration(template, values, config.integration_settings(template))
         mode = config.pbx.mode
         if mode == "replay":
             source: pbx.PbxEventSource = pbx.ReplaySource(config.pbx.replay_file)
         elif mode == "openapi":
-            if not config.pbx.url:
-                raise LocatedError("no PBX address is configured", Location(str(config.file or ""), 0, 0, "pbx.url"))
-            source = pbx.OpenApiSource(config.pbx.url, config.pbx.client_id, config.pbx.client_secret,
-                                       verify_tls=config.pbx.verify_tls, tz=config.timezone())
+            source = config.open_api_source()
         else:
             raise LocatedError(f"pbx.mode {mode!r} needs 'deskline demo'", Location(field="pbx.mode"))
         settings = EngineSettings(
             popup_extensions=tuple(config.ui.popup_extensions or ()),
-            outbox=BackoffPolicy(max_attempts=config.outbox.max_attempts, base_delay=config.outbox.base_delay,
-                                 max_delay=config.outbox.max_delay))
+            outbox=config.backoff_policy())
         config.store_path.parent.mkdir(parents=True, exist_ok=True)
         return cls(integration, source, Store(config.store_path), settings=settings)
 

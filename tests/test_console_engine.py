@@ -265,16 +265,24 @@ async def test_engine_from_config_plays_a_replay_against_the_helpdesk(tmp_path, 
 
     from engine.config import load_config
     from engine.demo.helpdesk import DemoHelpdesk
+    from engine.errors import LocatedError
+    from engine.template import load_template
 
     monkeypatch.setenv("DESKLINE_DATA_DIR", str(tmp_path / "data"))
     with DemoHelpdesk() as helpdesk:
         (tmp_path / "fields.toml").write_text(f'base_url = "{helpdesk.base_url}"\napi_token = "demo-api-token"\n')
         (tmp_path / "calls.script").write_text("ring +15550100 -> 1001\nanswer 1001\nhangup\n")
-        (tmp_path / "config.toml").write_text(
-            f'[helpdesk]\ntemplate = "{DEMO_TEMPLATE}"\nfields_file = "{tmp_path / "fields.toml"}"\n'
+        (tmp_path / "config.toml").write_text(  # fields_file relative to the config file
+            f'[helpdesk]\ntemplate = "{DEMO_TEMPLATE}"\nfields_file = "fields.toml"\n'
             f'[pbx]\nmode = "replay"\nreplay_file = "{tmp_path / "calls.script"}"\n')
         config = load_config(tmp_path / "config.toml", env={"DESKLINE_DATA_DIR": str(tmp_path / "data")})
+        with pytest.raises(LocatedError, match="chmod 600") as refused:  # a token others can read
+            Engine.from_config(config)
+        assert refused.value.location.field == "api_token"
+        (tmp_path / "fields.toml").chmod(0o600)
         engine = Engine.from_config(config)
+        # the template's MaxConcurrentRequest holds when the config leaves it open
+        assert engine.integration.http.settings.max_concurrent == load_template(DEMO_TEMPLATE).general.max_concurrent
         engine.settings = replace(engine.settings, manual_associations={"1001": "a1"}, outbox=FAST)
         facts = Facts()
         engine.subscribe(facts.append)
