@@ -133,7 +133,7 @@ def test_set_refuses_to_edit_a_file_that_does_not_parse(dirs, capsys):
 def test_show_prints_values_with_their_source(dirs, capsys, monkeypatch):
     config, _ = dirs
     config.mkdir()
-    (config / "config.toml").write_text("# mine\n[http]\nread_timeout = 7.5\n")
+    (config / "config.toml").write_text('# mine\n[http]\nread_timeout = 7.5\n[keymap]\n"app.quit" = "ctrl+x"\n')
     monkeypatch.setenv("DESKLINE_HTTP__RETRIES", "4")
     assert main(["config", "show"]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -146,7 +146,8 @@ def test_show_prints_values_with_their_source(dirs, capsys, monkeypatch):
     assert len(by_key) == len(lines) and "numbers.order" in by_key and "outbox.max_delay" in by_key
     assert main(["config", "show", "--changed"]) == 0
     changed = capsys.readouterr().out.splitlines()
-    assert [ln.split(" = ")[0] for ln in changed] == ["http.read_timeout", "http.retries"]
+    assert [ln.split(" = ")[0] for ln in changed] == ["http.read_timeout", "http.retries", 'keymap."app.quit"']
+    assert changed[-1].startswith('keymap."app.quit" = "ctrl+x" ') and changed[-1].endswith("config.toml:5")
 
 
 def test_show_never_prints_a_secret_from_the_environment(capsys, monkeypatch):
