@@ -131,7 +131,9 @@ def test_events_missing_file_and_negative_speed(tmp_path, capsys):
     assert main(["events", str(tmp_path / "nope.jsonl")]) == 2
     assert capsys.readouterr().err == f"error: {tmp_path / 'nope.jsonl'}: cannot read the file: No such file or directory\n"
     assert main(["events", str(PBX / "queue_transfer.script"), "--speed", "-1"]) == 2
-    assert capsys.readouterr().err == "error: --speed: the speed is 0 (no waiting) or more, not -1\n"
+    assert capsys.readouterr().err == "error: --speed: the speed is a number, 0 (no waiting) or more, not -1\n"
+    assert main(["events", str(PBX / "queue_transfer.script"), "--speed", "inf"]) == 2
+    assert capsys.readouterr().err == "error: --speed: the speed is a number, 0 (no waiting) or more, not inf\n"
 
 
 def test_events_speed_keeps_the_recorded_timing(tmp_path, capsys):

@@ -49,7 +49,8 @@ def test_simulate_script_not_utf8_or_missing(tmp_path, capsys):
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["--port", "70000"], "error: --port: a TCP port is 0 (any free one) to 65535, not 70000\n"),
-    (["--speed", "-2"], "error: --speed: the speed is 0 (no waiting) or more, not -2\n"),
+    (["--speed", "-2"], "error: --speed: the speed is a number, 0 (no waiting) or more, not -2\n"),
+    (["--speed", "nan"], "error: --speed: the speed is a number, 0 (no waiting) or more, not nan\n"),
     (["--seed", "4"], "error: --seed: --seed chooses the --demo calls; add --demo\n"),
 ])
 def test_simulate_refuses_bad_arguments(argv, message, capsys):

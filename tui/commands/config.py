@@ -42,7 +42,7 @@ def _locate(args) -> int:
 
     try:
         config = load(args)
-    except ConfigError as exc:
+    except ConfigError:
         # Say where things are even when the file does not load: that is when one needs to know.
         file, _ = config_path(getattr(args, "config", None))
         config = Config(file=file, secrets_file=file.with_name(SECRETS_FILE), config_dir=config_dir(),

@@ -14,14 +14,15 @@ import sys
 
 def run(args) -> int:
     import asyncio
+    import math
 
     from engine.errors import LocatedError, Location
     from engine.pbx.replay import print_source
     from engine.pbx.source import ReplaySource
     from tui.commands.problems import refuse, report
 
-    if args.speed < 0:
-        return refuse("--speed", f"the speed is 0 (no waiting) or more, not {args.speed:g}")
+    if not (math.isfinite(args.speed) and args.speed >= 0):
+        return refuse("--speed", f"the speed is a number, 0 (no waiting) or more, not {args.speed:g}")
     try:
         source = ReplaySource(args.file, speed=args.speed)
         source.frames()  # file errors before anything is printed

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 
 def run(args) -> int:
+    import math
+
     from engine.errors import LocatedError, Location
     from tui.commands.problems import refuse, report
 
     if not 0 <= args.port <= 65535:
         return refuse("--port", f"a TCP port is 0 (any free one) to 65535, not {args.port}")
-    if args.speed < 0:
-        return refuse("--speed", f"the speed is 0 (no waiting) or more, not {args.speed:g}")
+    if not (math.isfinite(args.speed) and args.speed >= 0):
+        return refuse("--speed", f"the speed is a number, 0 (no waiting) or more, not {args.speed:g}")
     if args.seed is not None and not args.demo:
         return refuse("--seed", "--seed chooses the --demo calls; add --demo")
     argv = ["--port", str(args.port), "--speed", repr(args.speed)]
