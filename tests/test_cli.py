@@ -23,7 +23,8 @@ def test_help_lists_every_subcommand(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     out = capsys.readouterr().out
-    for cmd in ("console", "demo", "template", "gjson", "render", "try"):
+    for cmd in ("console", "demo", "template", "gjson", "render", "try", "events", "simulate", "config", "history",
+                "outbox"):
         assert cmd in out
 
 
@@ -43,3 +44,18 @@ def test_help_imports_nothing_heavy():
     )
     out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stderr == "[]"
+
+
+@pytest.mark.parametrize("command", ["events", "simulate", "config", "history", "outbox"])
+def test_subcommand_help_imports_nothing_heavy(command):
+    """The help of the newer subcommands is as light as the top-level one (the parser only)."""
+    probe = (
+        "import sys\nfrom tui.cli import main\n"
+        f"try:\n    main([{command!r}, '--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('textual', 'httpx', 'lxml', 'rich', 'authlib', 'sqlite3', 'engine.pbx', 'tomlkit')"
+        " if m in sys.modules]\n"
+        "sys.stderr.write(repr(heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stderr == "[]"
+    assert command in out.stdout

@@ -22,7 +22,15 @@ _HANDLERS = {
     "gjson": "tui.commands.gjson:run",
     "render": "tui.commands.render:run",
     "try": "tui.commands.try_scenario:run",
+    "events": "tui.commands.events:run",
+    "simulate": "tui.commands.simulate:run",
+    "config": "tui.commands.config:run",
+    "history": "tui.commands.history:run",
+    "outbox": "tui.commands.outbox:run",
 }
+
+# engine.expr.CONTEXTS, repeated here so that --help does not import the engine
+RENDER_CONTEXTS = ("text", "json", "url", "header", "form", "gjson")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     rd = sub.add_parser("render", help="render a Go text/template expression the way the PBX does")
     rd.add_argument("template", metavar="TEMPLATE_TEXT_OR_FILE")
     rd.add_argument("--vars", metavar="FILE", help="JSON object with the variables")
-    rd.add_argument("--context", choices=("json", "url", "text"), default="text",
+    rd.add_argument("--context", choices=RENDER_CONTEXTS, default="text",
                     help="where the result goes, which decides how values are escaped (default: text)")
 
     tr = sub.add_parser("try", help="run one scenario of a template and print the trace")
@@ -79,6 +87,58 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--template", required=True, metavar="T", help="template file or stored template name")
     tr.add_argument("--phone", metavar="N", help="phone number for contact search")
     tr.add_argument("--dry-run", action="store_true", help="render the requests but send nothing")
+
+    ev = sub.add_parser("events", help="replay a recorded events file (JSON Lines) or a call script and print "
+                                       "the PBX events and call facts")
+    ev.add_argument("file", metavar="FILE")
+    ev.add_argument("--speed", type=float, default=0.0, metavar="S",
+                    help="1: the recorded timing, 2: twice as fast, 0: no waiting (default)")
+    only = ev.add_mutually_exclusive_group()
+    only.add_argument("--facts", action="store_true", help="print only the call facts (what the console acts on)")
+    only.add_argument("--events", action="store_true", help="print only the PBX events")
+
+    sim = sub.add_parser("simulate", help="run a pretend Yeastar PBX (Open API) on 127.0.0.1 and print its URL "
+                                          "and credentials")
+    play = sim.add_mutually_exclusive_group()
+    play.add_argument("--script", metavar="FILE", help="play this call script (see docs/replay.md)")
+    play.add_argument("--demo", action="store_true", help="play random demo calls until interrupted")
+    sim.add_argument("--seed", type=int, metavar="N", help="seed of the --demo calls")
+    sim.add_argument("--port", type=int, default=0, metavar="P", help="TCP port (default: a free one)")
+    sim.add_argument("--speed", type=float, default=1.0, metavar="S", help="script speed factor (0: no waiting)")
+    sim.add_argument("--wait-for-client", action="store_true", help="start the script when a client subscribed")
+    sim.add_argument("--linger", action="store_true", help="keep serving after the script ended")
+
+    cfg = sub.add_parser("config", help="show, locate, initialise and change the configuration")
+    csub = cfg.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    csub.add_parser("locate", help="print where deskline reads and writes its files")
+    cshow = csub.add_parser("show", help="print every effective setting and where it came from (secrets hidden)")
+    cshow.add_argument("--changed", action="store_true", help="only the settings that are not at their default")
+    cset = csub.add_parser("set", help="change one setting in the config file (secrets go to secrets.toml)")
+    cset.add_argument("key", metavar="KEY", help="section.name, e.g. http.read_timeout")
+    cset.add_argument("value", metavar="VALUE", help="the value as TOML (8, true, \"text\", [\"a\", \"b\"]) or text")
+    csub.add_parser("init", help="write a commented default config file (never overwrites one)")
+
+    hist = sub.add_parser("history", help="list, search and export the call history")
+    hist.add_argument("--limit", type=int, default=50, metavar="N",
+                      help="list the newest N calls (default 50; 0: all); --export writes every matching call")
+    hist.add_argument("--search", metavar="TEXT", help="only calls whose number or contact matches TEXT")
+    hist.add_argument("--missed", action="store_true", help="only missed calls")
+    hist.add_argument("--export", metavar="FILE", help="write the calls to FILE instead (secrets masked)")
+    hist.add_argument("--format", choices=("csv", "json"), metavar="csv|json",
+                      help="export format (default: from the file name, else csv)")
+
+    box = sub.add_parser("outbox", help="call journals and tickets that could not be written: list, retry, "
+                                        "mark done, drop")
+    bsub = box.add_subparsers(dest="outbox_command", metavar="ACTION")
+    blist = bsub.add_parser("list", help="items needing attention (the default)")
+    blist.add_argument("--all", action="store_true", help="every item that is not written yet, and the written ones")
+    for action, text in (("retry", "send it again now, with a fresh attempt budget"),
+                         ("done", "it is in the helpdesk already: never send it"),
+                         ("drop", "do not write it")):
+        one = bsub.add_parser(action, help=text)
+        one.add_argument("item", type=int, metavar="ID")
+        if action != "retry":
+            one.add_argument("--note", default="", help="why (kept with the item's attempts)")
     return parser
 
 
