@@ -31,10 +31,6 @@ DOCS = sorted((ROOT / "docs").glob("*.md"))
 FENCE = re.compile(r"^```(\w*)\s*$")
 INLINE = re.compile(r"`(deskline(?: [^`]*)?)`")
 PLACEHOLDER = re.compile(r"^[A-Z][A-Z_]*$")
-# Subcommands the docs already describe that come with branch `cli` (not merged when the docs were
-# written).  A shown command using one is checked as soon as the parser has it; while it does not,
-# it is skipped.  Delete this set once `cli` is merged.
-BRANCH_CLI_COMMANDS = frozenset({"events", "simulate", "config", "history", "outbox"})
 
 
 # -- commands -------------------------------------------------------------------------------------
@@ -103,12 +99,9 @@ def _all_commands() -> list[tuple[str, int, str]]:
 def test_every_shown_command_parses():
     checked, problems = 0, []
     mentions = set(_subcommands(build_parser()))  # `deskline try` in prose names a command, it is no call
-    known = {m.split()[0] for m in mentions}
     for where, number, command in _all_commands():
         argv = shlex.split(command, comments=True)[1:]
         if _placeholder_form(argv) or " ".join(argv) in mentions:
-            continue
-        if argv and argv[0] in BRANCH_CLI_COMMANDS and argv[0] not in known:
             continue
         checked += 1
         message = _parse(argv)
