@@ -20,7 +20,6 @@ import asyncio
 import logging
 import tempfile
 import time
-import tomllib
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -896,13 +895,7 @@ class Engine:
             template = TemplateStore().load(config.helpdesk.template)
         values: dict[str, str] = {f.name: f.value or "" for f in template.custom_fields}
         if config.helpdesk.fields_file:
-            path = Path(config.helpdesk.fields_file).expanduser()
-            try:
-                data = tomllib.loads(path.read_text(encoding="utf-8"))
-            except (OSError, tomllib.TOMLDecodeError) as exc:
-                raise LocatedError(f"cannot read the template's field values: {exc}",
-                                   Location(str(path), 0, 0, "helpdesk.fields_file")) from None
-            values.update({str(k): str(v) for k, v in data.items()})
+            values.update(config.field_values())  # located ConfigError: what, where (line, field)
         http = HttpSettings(connect_timeout=config.http.connect_timeout, read_timeout=config.http.read_timeout,
                             max_concurrent=config.http.max_concurrent, verify=config.http.verify_tls,
                             retry=RetryPolicy(max_attempts=config.http.retries))

@@ -269,6 +269,7 @@ async def test_engine_from_config_plays_a_replay_against_the_helpdesk(tmp_path, 
     monkeypatch.setenv("DESKLINE_DATA_DIR", str(tmp_path / "data"))
     with DemoHelpdesk() as helpdesk:
         (tmp_path / "fields.toml").write_text(f'base_url = "{helpdesk.base_url}"\napi_token = "demo-api-token"\n')
+        (tmp_path / "fields.toml").chmod(0o600)  # it holds a credential: owner-only, as the config requires
         (tmp_path / "calls.script").write_text("ring +15550100 -> 1001\nanswer 1001\nhangup\n")
         (tmp_path / "config.toml").write_text(
             f'[helpdesk]\ntemplate = "{DEMO_TEMPLATE}"\nfields_file = "{tmp_path / "fields.toml"}"\n'

@@ -292,16 +292,23 @@ class OAuth2Auth:
         if exchange.response is None:
             self.last_error = f"cannot {purpose}: {exchange.error}"
             raise AuthError(self.last_error, where)
+        not_json = False
         try:
             data = json.loads(exchange.text or "{}")
-        except ValueError:
-            data = {}
-        if not exchange.ok or not isinstance(data, dict) or not data.get("access_token"):
+        except (ValueError, RecursionError):
+            data, not_json = {}, True
+        if (not exchange.ok or not isinstance(data, dict) or not isinstance(data.get("access_token"), str)
+                or not data["access_token"]):
             detail = ""
             if isinstance(data, dict) and data.get("error"):
                 detail = str(data["error"])
                 if data.get("error_description"):
                     detail += f": {data['error_description']}"
+            elif not_json:
+                kind = (exchange.response.headers.get("content-type") or "").split(";")[0].strip()
+                detail = "the answer is not JSON" + (f" ({kind})" if kind else "")
+            elif exchange.ok and isinstance(data, dict) and data.get("access_token"):
+                detail = "the access_token in the answer is not text"
             elif exchange.ok:
                 detail = "the answer has no access_token"
             self.last_error = self.http.redactor.text(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from dataclasses import asdict, dataclass, fields
@@ -26,13 +27,8 @@ class TokenSet:
     @classmethod
     def from_response(cls, data: dict, now: float, previous: TokenSet | None = None) -> TokenSet:
         """Read a token endpoint's JSON answer (RFC 6749 §5.1)."""
-        expires_in = data.get("expires_in")
-        try:
-            expires_at = now + float(expires_in) if expires_in not in (None, "") else None
-        except (TypeError, ValueError):
-            expires_at = None
-        if expires_at is None and data.get("expires_at") not in (None, ""):
-            expires_at = float(data["expires_at"])
+        expires_in = _seconds(data.get("expires_in"))
+        expires_at = now + expires_in if expires_in is not None else _seconds(data.get("expires_at"))
         refresh = data.get("refresh_token") or (previous.refresh_token if previous else "")
         return cls(
             access_token=str(data["access_token"]),
@@ -98,6 +94,17 @@ class TokenStore:
             self.path.unlink()
         except FileNotFoundError:
             pass
+
+
+def _seconds(value: object) -> float | None:
+    """A finite number of seconds from a token answer (a number or numeric text, e.g. "3600"); else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _invalid_field(data: dict) -> str:

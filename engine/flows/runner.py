@@ -364,7 +364,7 @@ def _reports(text: str, marker: str, status: int | None) -> bool:
         return True
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return True
     if isinstance(data, str):
         return marker in data
@@ -376,7 +376,7 @@ def _reports(text: str, marker: str, status: int | None) -> bool:
 def _looks_like_json(text: str) -> bool:
     try:
         json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return True
 

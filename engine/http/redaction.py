@@ -128,11 +128,9 @@ class Redactor:
         stripped = body.lstrip()
         if stripped[:1] in ("{", "["):
             try:
-                data = json.loads(body)
-            except ValueError:
+                return self.text(json.dumps(self._json(json.loads(body)), ensure_ascii=False))
+            except (ValueError, RecursionError):  # not JSON, or nested too deeply to walk: redact as text
                 pass
-            else:
-                return self.text(json.dumps(self._json(data), ensure_ascii=False))
         if "x-www-form-urlencoded" in content_type.lower():
             pairs = parse_qsl(body, keep_blank_values=True)
             return self.text(urlencode([(k, MASK if self.is_sensitive(k) else v) for k, v in pairs], safe="*"))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import random
 import re
 import ssl
@@ -428,16 +429,30 @@ def load_replay(text: str, *, source: str = "<replay>") -> list[ReplayFrame]:
             obj = json.loads(stripped)
         except json.JSONDecodeError as exc:
             raise FrameError(f"invalid JSON: {exc.msg}", Location(source, lineno, col + exc.colno - 1, "")) from None
+        except RecursionError:
+            raise FrameError("invalid JSON: it nests too deeply", Location(source, lineno, col, "")) from None
         if not isinstance(obj, dict) or "event" not in obj:
             raise FrameError('expected {"at": SECONDS, "event": FRAME}', Location(source, lineno, col, "event"))
         at = obj.get("at", last)
-        if isinstance(at, bool) or not isinstance(at, (int, float)) or at < 0 or at != at:
+        if isinstance(at, bool) or not isinstance(at, (int, float)) or not 0 <= at < math.inf:
             raise FrameError(f"'at' must be seconds from the start (a number >= 0), got {at!r}",
                              Location(source, lineno, col, "at"))
         last = max(last, float(at))
         frames.append(ReplayFrame(float(at), obj["event"], lineno))
     frames.sort(key=lambda f: f.at)
     return frames
+
+
+def _read_text(path: Path, name: str) -> str:
+    """A replay file as text; a byte that is not UTF-8 is a located :class:`FrameError` (OSError passes)."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise FrameError(f"not UTF-8 text: byte 0x{data[exc.start]:02x} cannot be decoded",
+                         Location(name, line, col, "")) from None
 
 
 class ReplaySource:
@@ -465,7 +480,7 @@ class ReplaySource:
 
     def frames(self) -> list[ReplayFrame]:
         """Load and check the whole replay (raises a located :class:`FrameError`)."""
-        text = self._text if self._text is not None else self.path.read_text(encoding="utf-8")
+        text = self._text if self._text is not None else _read_text(self.path, self.name)
         return load_replay(text, source=self.name)
 
     def __aiter__(self) -> AsyncIterator[SourceItem]:

@@ -1,0 +1,214 @@
+"""Bad input at the product's entry points: a located error and a usage exit status, never a traceback.
+
+Every test here feeds one broken input the audit found mishandled (a traceback, a hang, a silent
+wrong value) and checks the message says what and where, the exit status, and that the file is unchanged.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from types import SimpleNamespace
+
+import httpx
+import pytest
+
+from engine.auth import AuthError, OAuth2Auth, OAuth2Config, TokenSet
+from engine.errors import LocatedError
+from engine.http import HelpdeskHttp, HttpSettings
+from engine.pbx.replay import main as replay_main
+from engine.pbx.source import FrameError, ReplaySource, load_replay
+from tui.commands import try_scenario
+
+RT5_BASIC = Path(__file__).resolve().parent.parent / "templates" / "rt5-basic" / "template.xml"
+
+
+# --- DESKLINE_FIELDS_FILE (deskline try) -------------------------------------------------------------
+
+BROKEN_FIELDS = [
+    (b"\xff\xfebad", "1:1", "not UTF-8"),
+    (b'{"base_url":\n', "2:1", "invalid JSON"),
+    (b"[1, 2]", "1:1", "must be a JSON object"),
+    (b"", "1:1", "invalid JSON"),
+    (b"[" * 100_000, "1:1", "nests too deeply"),
+    (b'{"base_url": {"x": 1}}', "base_url", "a field value is text, got dict"),
+    (b'{"password": null}', "password", "got null"),
+]
+
+
+@pytest.mark.parametrize(("content", "where", "what"), BROKEN_FIELDS)
+def test_a_broken_fields_file_is_a_located_error(tmp_path, content, where, what):
+    path = tmp_path / "fields.json"
+    path.write_bytes(content)
+    with pytest.raises(LocatedError) as info:
+        try_scenario.read_fields_file(path)
+    message = str(info.value)
+    assert str(path) in message and where in message and what in message
+    assert path.read_bytes() == content  # never modified
+
+
+def test_fields_file_values_become_text(tmp_path):
+    path = tmp_path / "fields.json"
+    path.write_text('{"base_url": "http://127.0.0.1:1", "port": 8080, "verify": false}')
+    assert try_scenario.read_fields_file(path) == {"base_url": "http://127.0.0.1:1", "port": "8080",
+                                                   "verify": "false"}
+
+
+def test_a_toml_fields_file_is_read_like_the_configs(tmp_path):
+    path = tmp_path / "fields.toml"
+    path.write_text('base_url = "http://127.0.0.1:1"\nretries = 3\n')
+    assert try_scenario.read_fields_file(path) == {"base_url": "http://127.0.0.1:1", "retries": "3"}
+
+
+@pytest.mark.parametrize("kind", ["missing", "directory", "garbage"])
+def test_try_with_a_bad_fields_file_exits_2_without_a_traceback(tmp_path, monkeypatch, kind):
+    path = tmp_path / "fields.json"
+    if kind == "directory":
+        path.mkdir()
+    elif kind == "garbage":
+        path.write_bytes(b"\x00\x01{{{")
+    monkeypatch.setenv("DESKLINE_FIELDS_FILE", str(path))
+    monkeypatch.setenv("DESKLINE_DATA_DIR", str(tmp_path / "data"))
+    out = io.StringIO()
+    args = SimpleNamespace(scenario="contact", template=str(RT5_BASIC), phone="+15550100", dry_run=True)
+    import asyncio
+
+    rc = asyncio.run(try_scenario._run(args, out, io.StringIO()))
+    assert rc == 2
+    assert out.getvalue().startswith(f"error: {path}")
+
+
+def test_end_of_input_at_a_field_prompt_is_an_error_naming_the_field(monkeypatch):
+    from engine.template import load_template
+
+    template = load_template(RT5_BASIC)
+    monkeypatch.setattr("builtins.input", lambda prompt="": (_ for _ in ()).throw(EOFError))
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": (_ for _ in ()).throw(EOFError))
+    with pytest.raises(LocatedError) as info:
+        try_scenario.load_values(template, environ={}, ask=True)
+    assert "end of input" in str(info.value)
+    assert info.value.location.field in {f.name for f in template.custom_fields}
+
+
+# --- replay files and call scripts --------------------------------------------------------------------
+
+
+def test_a_replay_file_that_is_not_utf8_is_located(tmp_path):
+    path = tmp_path / "calls.jsonl"
+    path.write_bytes(b'{"at": 0, "event": {}}\n{"at": 1, "event": "\xff"}\n')
+    with pytest.raises(FrameError) as info:
+        ReplaySource(path).frames()
+    assert str(info.value).startswith(f"{path}:2:")
+    assert "not UTF-8" in str(info.value)
+
+
+def test_a_replay_line_nested_too_deeply_is_located():
+    text = '{"at": 0, "event": {}}\n{"at": 1, "event": ' + "[" * 100_000 + "}\n"
+    with pytest.raises(FrameError) as info:
+        load_replay(text, source="deep.jsonl")
+    assert str(info.value).startswith("deep.jsonl:2:")
+    assert "nests too deeply" in str(info.value)
+
+
+@pytest.mark.parametrize("at", ["1e999", "-1e999"])
+def test_an_infinite_replay_time_is_refused_not_waited_for(at):
+    with pytest.raises(FrameError) as info:
+        load_replay('{"at": %s, "event": {}}\n' % at, source="inf.jsonl")
+    assert "inf.jsonl:1:1" in str(info.value) and "'at'" in str(info.value)
+
+
+def test_replay_command_reports_bad_bytes_and_bad_speed_with_status_2(tmp_path, capsys):
+    path = tmp_path / "calls.jsonl"
+    path.write_bytes(b"\xff\xfe")
+    assert replay_main([str(path)]) == 2
+    assert "not UTF-8" in capsys.readouterr().err
+    good = tmp_path / "ok.script"
+    good.write_text("ring +15550100 -> 1001\n")
+    for speed in ("-1", "nan", "inf"):
+        with pytest.raises(SystemExit) as info:
+            replay_main([str(good), "--speed", speed])
+        assert info.value.code == 2
+        assert "--speed" in capsys.readouterr().err
+
+
+# --- OAuth2 token endpoint answers -----------------------------------------------------------------------
+
+
+def _oauth(answer: httpx.Response) -> OAuth2Auth:
+    def handler(request):
+        return answer
+
+    cfg = OAuth2Config(authorization_endpoint="https://hd.test/o/authorize/",
+                       token_endpoint="https://hd.test/o/token/", client_id="c", client_secret="s")
+    return OAuth2Auth(cfg, HelpdeskHttp(HttpSettings(), transport=httpx.MockTransport(handler)), None)
+
+
+@pytest.mark.parametrize(("answer", "what"), [
+    (httpx.Response(200, text="<html><body>Login</body></html>", headers={"content-type": "text/html"}),
+     "not JSON (text/html)"),
+    (httpx.Response(200, json={"access_token": 12345}), "access_token in the answer is not text"),
+    (httpx.Response(200, json={"access_token": {"value": "x"}}), "not text"),
+    (httpx.Response(200, json={"token_type": "Bearer"}), "no access_token"),
+    (httpx.Response(200, text="[" * 100_000, headers={"content-type": "application/json"}), "not JSON"),
+    (httpx.Response(400, json={"error": "invalid_grant", "error_description": "expired"}),
+     "invalid_grant: expired"),
+])
+async def test_a_bad_token_answer_is_an_auth_error_that_says_why(answer, what):
+    auth = _oauth(answer)
+    request = auth.authorization_request()
+    with pytest.raises(AuthError) as info:
+        await auth.exchange_code("code", request)
+    assert what in str(info.value)
+    assert info.value.location.field == "TokenEndPoint"
+
+
+@pytest.mark.parametrize(("data", "expected"), [
+    ({"access_token": "a", "expires_in": "3600"}, 1000 + 3600),
+    ({"access_token": "a", "expires_in": 60}, 1000 + 60),
+    ({"access_token": "a", "expires_in": "soon"}, None),
+    ({"access_token": "a", "expires_in": "inf"}, None),
+    ({"access_token": "a", "expires_in": True}, None),
+    ({"access_token": "a", "expires_at": "garbage"}, None),
+    ({"access_token": "a", "expires_at": "nan"}, None),
+    ({"access_token": "a", "expires_at": {"x": 1}}, None),
+    ({"access_token": "a", "expires_at": 5000}, 5000),
+])
+def test_token_expiry_in_any_shape_never_crashes(data, expected):
+    assert TokenSet.from_response(data, 1000.0).expires_at == expected
+
+
+# --- config fields_file in the console engine -------------------------------------------------------------
+
+
+def test_engine_reports_a_fields_file_of_the_wrong_shape_with_line_and_field(tmp_path):
+    from engine.config import ConfigError, load_config
+    from engine.console import Engine
+
+    fields = tmp_path / "fields.toml"
+    fields.write_text('base_url = "http://127.0.0.1:9"\nusername = ["root"]\n')
+    (tmp_path / "calls.script").write_text("ring +15550100 -> 1001\n")
+    (tmp_path / "config.toml").write_text(
+        f'[helpdesk]\ntemplate = "{RT5_BASIC}"\nfields_file = "fields.toml"\n'
+        '[pbx]\nmode = "replay"\nreplay_file = "calls.script"\n')
+    config = load_config(tmp_path / "config.toml", env={"DESKLINE_DATA_DIR": str(tmp_path / "data")})
+    with pytest.raises(ConfigError) as info:
+        Engine.from_config(config)
+    assert str(info.value).startswith(f"{fields}:2: username: a field value is text")
+    assert fields.read_text().endswith('["root"]\n')
+
+
+def test_engine_reports_a_fields_file_that_is_not_utf8(tmp_path):
+    from engine.config import ConfigError, load_config
+    from engine.console import Engine
+
+    fields = tmp_path / "fields.toml"
+    fields.write_bytes(b'base_url = "\xff"\n')
+    (tmp_path / "config.toml").write_text(
+        f'[helpdesk]\ntemplate = "{RT5_BASIC}"\nfields_file = "{fields}"\n'
+        f'[pbx]\nmode = "replay"\nreplay_file = "{tmp_path / "none.script"}"\n')
+    config = load_config(tmp_path / "config.toml", env={"DESKLINE_DATA_DIR": str(tmp_path / "data")})
+    with pytest.raises(ConfigError) as info:
+        Engine.from_config(config)
+    assert "not UTF-8" in str(info.value) and str(fields) in str(info.value)
+
+
