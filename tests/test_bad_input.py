@@ -212,3 +212,54 @@ def test_engine_reports_a_fields_file_that_is_not_utf8(tmp_path):
     assert "not UTF-8" in str(info.value) and str(fields) in str(info.value)
 
 
+
+
+# --- helpdesk answers ---------------------------------------------------------------------------------------
+
+DEMO_TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / "demo" / "template.xml"
+
+
+@pytest.mark.parametrize("body", ["[" * 100_000, "[" * 900 + "]" * 900, '{"a":' * 5000 + "1" + "}" * 5000])
+async def test_a_deeply_nested_helpdesk_answer_is_no_match_not_a_crash(body):
+    from engine.http import RetryPolicy
+    from engine.integration import Integration, IntegrationSettings
+    from engine.template import load_template
+
+    def handler(request):
+        return httpx.Response(200, text=body, headers={"content-type": "application/json"})
+
+    settings = IntegrationSettings(http=HttpSettings(trust_env=False, retry=RetryPolicy(max_attempts=1)))
+    async with Integration(load_template(DEMO_TEMPLATE), {"base_url": "http://127.0.0.1:9",
+                                                          "api_token": "demo-api-token"},
+                           settings, transport=httpx.MockTransport(handler)) as hd:
+        found = await hd.search_contacts("+15550100", use_cache=False)
+        users = await hd.fetch_users()
+    assert not found.matches and not users.users
+    assert found.traces and found.traces[0].response_body  # the answer is kept in the trace to look at
+
+
+# --- the call store ------------------------------------------------------------------------------------------
+
+
+async def test_a_damaged_store_is_reported_as_a_problem_and_left_as_it_is(tmp_path):
+    from engine.config import load_config
+    from engine.console import Engine, EngineProblem
+    from engine.store import StoreError
+
+    store = tmp_path / "calls.sqlite3"
+    damaged = b"this is not an SQLite database " * 200
+    store.write_bytes(damaged)
+    (tmp_path / "fields.toml").write_text('base_url = "http://127.0.0.1:9"\n')
+    (tmp_path / "calls.script").write_text("ring +15550100 -> 1001\n")
+    (tmp_path / "config.toml").write_text(
+        f'[helpdesk]\ntemplate = "{DEMO_TEMPLATE}"\nfields_file = "fields.toml"\n'
+        f'[pbx]\nmode = "replay"\nreplay_file = "calls.script"\n[store]\npath = "{store}"\n')
+    engine = Engine.from_config(load_config(tmp_path / "config.toml", env={}))
+    problems = []
+    engine.subscribe(lambda fact: problems.append(fact) if isinstance(fact, EngineProblem) else None)
+    with pytest.raises(StoreError):
+        await engine.start()
+    assert [p.what for p in problems] == ["call store"]
+    assert str(store) in problems[0].message and "damaged" in problems[0].message
+    assert store.read_bytes() == damaged
+    await engine.stop()
