@@ -263,3 +263,38 @@ async def test_a_damaged_store_is_reported_as_a_problem_and_left_as_it_is(tmp_pa
     assert str(store) in problems[0].message and "damaged" in problems[0].message
     assert store.read_bytes() == damaged
     await engine.stop()
+
+
+# --- deskline render -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["missing", "directory", "not-utf8", "bad-json", "not-object"])
+def test_render_unreadable_variables_are_a_usage_error(tmp_path, capsys, kind):
+    from tui.cli import main
+
+    v = tmp_path / "vars.json"
+    content = {"not-utf8": b"\xff", "bad-json": b"{", "not-object": b"[]"}.get(kind)
+    if kind == "directory":
+        v.mkdir()
+    elif content is not None:
+        v.write_bytes(content)
+    assert main(["render", "{{.a}}", "--vars", str(v)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {v}") and "Traceback" not in err
+    if content is not None:
+        assert v.read_bytes() == content
+
+
+def test_render_template_errors_keep_status_1(capsys):
+    from tui.cli import main
+
+    assert main(["render", "{{if .x}}"]) == 1
+    assert capsys.readouterr().err.startswith("error: <template>:1:")
+
+
+@pytest.mark.parametrize("speed", ["0", "-1", "nan", "inf"])
+def test_demo_refuses_a_speed_that_is_not_above_zero(capsys, speed):
+    from tui.cli import main
+
+    assert main(["demo", "--headless", "--speed", speed]) == 2
+    assert "--speed must be a number above 0" in capsys.readouterr().err
