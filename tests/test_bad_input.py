@@ -298,3 +298,23 @@ def test_demo_refuses_a_speed_that_is_not_above_zero(capsys, speed):
 
     assert main(["demo", "--headless", "--speed", speed]) == 2
     assert "--speed must be a number above 0" in capsys.readouterr().err
+
+
+# --- pasted redirect addresses -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("pasted", "what"), [
+    ("http://[::1/cb?code=x&state=s", "not a web address"),
+    ("garbage", "not the redirect address"),
+    ("https://hd.test/o/authorize/?client_id=c", "not the redirect address"),
+    ("http://127.0.0.1:8765/callback?error=access_denied&state=s", "refused the authorization: access_denied"),
+    ("http://127.0.0.1:8765/callback?code=x&state=other", "state in the redirect does not match"),
+    ("http://127.0.0.1:8765/callback?code=&state=s", "no code parameter"),
+])
+def test_a_bad_pasted_redirect_says_what_is_wrong(pasted, what):
+    from engine.auth import parse_redirect
+
+    with pytest.raises(AuthError) as info:
+        parse_redirect(pasted, "s")
+    assert what in str(info.value)
+    assert info.value.location.field == "redirect URL"

@@ -112,8 +112,15 @@ def parse_redirect(text: str, expected_state: str) -> str:
     if not text:
         raise AuthError("paste the whole address the browser was sent to (it contains ?code=...)",
                         Location(field="redirect URL"))
-    query = urlsplit(text).query if "://" in text else text.lstrip("?")
+    try:
+        query = urlsplit(text).query if "://" in text else text.lstrip("?")
+    except ValueError as exc:  # e.g. "Invalid IPv6 URL"
+        raise AuthError(f"this is not a web address ({exc}); paste the whole address the browser was sent to",
+                        Location(field="redirect URL")) from None
     params = dict(parse_qsl(query, keep_blank_values=True))
+    if not {"code", "state", "error"} & params.keys():
+        raise AuthError("this is not the redirect address: it has no code= (paste the whole address the browser "
+                        "was sent to after you approved)", Location(field="redirect URL"))
     return code_from_params(params, expected_state)
 
 
