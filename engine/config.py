@@ -280,7 +280,13 @@ class Config:
         path = Path(self.helpdesk.fields_file).expanduser()
         if not path.is_absolute() and self.file is not None:
             path = self.file.parent / path  # relative to the config file, like every path in it
-        return load_field_values(path)
+        try:
+            return load_field_values(path)
+        except ConfigError as exc:
+            if exc.location.field:
+                raise
+            raise ConfigError(exc.message, dataclasses.replace(exc.location, field="helpdesk.fields_file"),
+                              exc.excerpt, more=exc.more) from None
 
     # -- the engine's settings objects, built from this config -------------------------------------
     def http_settings(self, template_max_concurrent: int | None = None) -> HttpSettings:
@@ -503,11 +509,11 @@ class _KeyLines:
         return 0
 
 
-def _read_toml(path: Path) -> tuple[dict[str, Any], _KeyLines, str]:
+def _read_toml(path: Path, what: str = "the config file") -> tuple[dict[str, Any], _KeyLines, str]:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError("the config file does not exist", Location(file=str(path))) from None
+        raise ConfigError(f"{what} does not exist", Location(file=str(path))) from None
     except OSError as exc:
         raise ConfigError(f"cannot read the file: {exc.strerror or exc}", Location(file=str(path))) from None
     try:
@@ -525,6 +531,8 @@ def _read_toml(path: Path) -> tuple[dict[str, Any], _KeyLines, str]:
             message = message[:found.start()].strip()
         raise ConfigError(f"not valid TOML: {message}", Location(file=str(path), line=line, col=col),
                           caret_excerpt(text, line, col) if line else "") from None
+    except RecursionError:  # tomllib recurses per nested array or inline table
+        raise ConfigError("not valid TOML: arrays or tables nest too deeply", Location(file=str(path))) from None
     return data, _KeyLines(text), text
 
 
@@ -695,7 +703,7 @@ def load_field_values(path: Path) -> dict[str, str]:
     A file that holds a credential (a field named like a password, token or
     key) must be readable by its owner only.
     """
-    data, lines, _ = _read_toml(path)
+    data, lines, _ = _read_toml(path, "the field values file")
     values: dict[str, str] = {}
     errors: list[ConfigError] = []
     for name, value in data.items():

@@ -318,3 +318,28 @@ def test_a_bad_pasted_redirect_says_what_is_wrong(pasted, what):
         parse_redirect(pasted, "s")
     assert what in str(info.value)
     assert info.value.location.field == "redirect URL"
+
+
+# --- config and field values files --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["a = " + "[" * 100_000, "a = " + "{b = " * 3000])
+def test_a_config_nested_too_deeply_is_a_config_error(tmp_path, text):
+    from engine.config import ConfigError, load_config
+
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path, env={})
+    assert str(info.value).startswith(f"{path}: not valid TOML: arrays or tables nest too deeply")
+    assert path.read_text() == text
+
+
+def test_a_missing_fields_file_is_named_as_such_with_its_setting(tmp_path):
+    from engine.config import ConfigError, load_config
+
+    (tmp_path / "config.toml").write_text('[helpdesk]\nfields_file = "nope.toml"\n')
+    config = load_config(tmp_path / "config.toml", env={})
+    with pytest.raises(ConfigError) as info:
+        config.field_values()
+    assert str(info.value) == f"{tmp_path / 'nope.toml'}: helpdesk.fields_file: the field values file does not exist"
