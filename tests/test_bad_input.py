@@ -343,3 +343,33 @@ def test_a_missing_fields_file_is_named_as_such_with_its_setting(tmp_path):
     with pytest.raises(ConfigError) as info:
         config.field_values()
     assert str(info.value) == f"{tmp_path / 'nope.toml'}: helpdesk.fields_file: the field values file does not exist"
+
+
+# --- the template store -----------------------------------------------------------------------------------
+
+
+def test_export_into_a_file_or_an_impossible_folder_is_a_located_error(tmp_path):
+    from engine.template.store import StoreError, TemplateStore
+
+    store = TemplateStore(tmp_path / "store")
+    store.import_path(RT5_BASIC.parent)
+    afile = tmp_path / "afile"
+    afile.write_text("mine")
+    with pytest.raises(StoreError) as info:
+        store.export("rt5_basic", afile)
+    assert str(info.value).startswith(f"{afile}: the destination is a file")
+    with pytest.raises(StoreError) as info:
+        store.export("rt5_basic", afile / "sub")
+    assert "cannot write the export: Not a directory" in str(info.value)
+    assert afile.read_text() == "mine"
+
+
+def test_import_into_a_store_that_cannot_be_created_is_a_located_error(tmp_path):
+    from engine.template.store import StoreError, TemplateStore
+
+    blocker = tmp_path / "data"
+    blocker.write_text("not a folder")
+    with pytest.raises(StoreError) as info:
+        TemplateStore(blocker / "templates").import_path(RT5_BASIC.parent)
+    assert str(info.value).startswith(f"{blocker / 'templates'}: cannot store the template: Not a directory")
+    assert blocker.read_text() == "not a folder"
