@@ -373,3 +373,14 @@ def test_import_into_a_store_that_cannot_be_created_is_a_located_error(tmp_path)
         TemplateStore(blocker / "templates").import_path(RT5_BASIC.parent)
     assert str(info.value).startswith(f"{blocker / 'templates'}: cannot store the template: Not a directory")
     assert blocker.read_text() == "not a folder"
+
+
+# --- deskline gjson ---------------------------------------------------------------------------------------------
+
+
+def test_gjson_stdin_that_is_not_utf8_is_a_usage_error(capsys, monkeypatch):
+    from tui.cli import main
+
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b'\xff{"a": 1}'), encoding="utf-8"))
+    assert main(["gjson", "a"]) == 2
+    assert capsys.readouterr().err == "deskline gjson: <stdin> is not UTF-8 text (byte 0): invalid start byte\n"
