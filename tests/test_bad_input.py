@@ -384,3 +384,26 @@ def test_gjson_stdin_that_is_not_utf8_is_a_usage_error(capsys, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b'\xff{"a": 1}'), encoding="utf-8"))
     assert main(["gjson", "a"]) == 2
     assert capsys.readouterr().err == "deskline gjson: <stdin> is not UTF-8 text (byte 0): invalid start byte\n"
+
+
+# --- field values that make a broken URL -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("base_url", "what"), [
+    ("http://[::1", "has an invalid URL 'http://[::1/"),
+    ("http://127.0.0.1:99999", "has port 99999; a port is 1-65535"),
+    ("http://root:pw-secret-123@[::1", "has an invalid URL 'http://***@[::1/"),
+])
+async def test_a_base_url_that_is_no_url_is_a_scenario_error_not_a_crash(base_url, what):
+    from engine.integration import Integration
+    from engine.template import load_template
+
+    def handler(request):  # never reached
+        raise AssertionError("nothing should be sent")
+
+    async with Integration(load_template(RT5_BASIC), {"base_url": base_url, "username": "root",
+                                                      "password": "pw-secret-123"},
+                           transport=httpx.MockTransport(handler)) as hd:
+        found = await hd.search_contacts("+15550100", use_cache=False)
+    assert found.errors and what in str(found.errors[0])
+    assert "pw-secret-123" not in str(found.errors[0])

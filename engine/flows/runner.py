@@ -163,6 +163,10 @@ class Runtime:
         except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as exc:
             raise ScenarioError(f"request {request.name!r} has an invalid URL {self.http.redactor.url(target)!r}: "
                                 f"{exc}", request.location, scenario=scenario, request=request.name) from None
+        if built.url.port is not None and not 0 < built.url.port < 65536:
+            raise ScenarioError(f"request {request.name!r}: the rendered URL {self.http.redactor.url(target)!r} "
+                                f"has port {built.url.port}; a port is 1-65535", request.location,
+                                scenario=scenario, request=request.name)
         if built.url.scheme not in ("http", "https") or not built.url.host:
             raise ScenarioError(f"request {request.name!r}: the rendered URL {self.http.redactor.url(target)!r} "
                                 "is not an absolute http(s) URL" + self._empty_fields_hint(request.url, scope),

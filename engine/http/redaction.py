@@ -101,7 +101,15 @@ class Redactor:
         return self.secrets.redact(text)
 
     def url(self, url: str) -> str:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # not a URL Python can split (e.g. "http://[::1"): still mask what it may hold
+            head, sep, query = url.partition("?")
+            head = re.sub(r"//[^/?#]*@", f"//{MASK}@", head)
+            pairs = parse_qsl(query, keep_blank_values=True)
+            if any(self.is_sensitive(k) for k, _ in pairs):
+                query = urlencode([(k, MASK if self.is_sensitive(k) else v) for k, v in pairs], safe="*")
+            return self.text(head + sep + query)
         netloc = parts.netloc
         if "@" in netloc:
             netloc = MASK + "@" + netloc.rpartition("@")[2]
