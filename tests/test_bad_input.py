@@ -407,3 +407,11 @@ async def test_a_base_url_that_is_no_url_is_a_scenario_error_not_a_crash(base_ur
         found = await hd.search_contacts("+15550100", use_cache=False)
     assert found.errors and what in str(found.errors[0])
     assert "pw-secret-123" not in str(found.errors[0])
+
+
+async def test_a_missing_replay_file_is_a_located_frame_error_for_the_engine(tmp_path):
+    source = ReplaySource(tmp_path / "gone.jsonl")
+    with pytest.raises(FrameError) as info:
+        async for _ in source:
+            pass
+    assert str(info.value) == f"{tmp_path / 'gone.jsonl'}: cannot read the replay file: No such file or directory"

@@ -444,8 +444,11 @@ def load_replay(text: str, *, source: str = "<replay>") -> list[ReplayFrame]:
 
 
 def _read_text(path: Path, name: str) -> str:
-    """A replay file as text; a byte that is not UTF-8 is a located :class:`FrameError` (OSError passes)."""
-    data = path.read_bytes()
+    """A replay file as text; a file that cannot be read or is not UTF-8 is a located :class:`FrameError`."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise FrameError(f"cannot read the replay file: {exc.strerror or exc}", Location(name, 0, 0, "")) from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
