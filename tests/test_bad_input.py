@@ -415,3 +415,19 @@ async def test_a_missing_replay_file_is_a_located_frame_error_for_the_engine(tmp
         async for _ in source:
             pass
     assert str(info.value) == f"{tmp_path / 'gone.jsonl'}: cannot read the replay file: No such file or directory"
+
+
+# --- token files -------------------------------------------------------------------------------------------------
+
+
+def test_tokens_that_cannot_be_saved_are_an_auth_error_naming_the_file(tmp_path):
+    from engine.auth import TokenStore
+
+    blocker = tmp_path / "tokens"
+    blocker.write_text("a file where the folder should be")
+    store = TokenStore(blocker / "hd.json")
+    with pytest.raises(AuthError) as info:
+        store.save(TokenSet(access_token="secret-access-123"))
+    assert str(info.value).startswith(f"{blocker / 'hd.json'}: cannot save the tokens: ")
+    assert "secret-access-123" not in str(info.value)
+    assert blocker.read_text() == "a file where the folder should be"

@@ -9,6 +9,8 @@ import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from engine.auth.base import AuthError
+from engine.errors import Location
 from engine.files import atomic_write
 
 
@@ -84,10 +86,15 @@ class TokenStore:
                         f"(the file is then kept as {self.path.name}.unreadable)")
 
     def save(self, tokens: TokenSet) -> None:
-        if self.problem and self.path.exists():
-            os.replace(self.path, self.path.with_name(self.path.name + ".unreadable"))  # lose no data
-            self.problem = ""
-        atomic_write(self.path, json.dumps(asdict(tokens)).encode("utf-8"), private=True)
+        """Write the tokens; a disk that refuses is an AuthError naming the file (the tokens stay in memory)."""
+        try:
+            if self.problem and self.path.exists():
+                os.replace(self.path, self.path.with_name(self.path.name + ".unreadable"))  # lose no data
+                self.problem = ""
+            atomic_write(self.path, json.dumps(asdict(tokens)).encode("utf-8"), private=True)
+        except OSError as exc:
+            raise AuthError(f"cannot save the tokens: {exc.strerror or exc}; they last until deskline stops",
+                            Location(file=str(self.path))) from None
 
     def clear(self) -> None:
         try:
