@@ -431,3 +431,22 @@ def test_tokens_that_cannot_be_saved_are_an_auth_error_naming_the_file(tmp_path)
     assert str(info.value).startswith(f"{blocker / 'hd.json'}: cannot save the tokens: ")
     assert "secret-access-123" not in str(info.value)
     assert blocker.read_text() == "a file where the folder should be"
+
+
+@pytest.mark.parametrize(("uri", "what"), [
+    ("http://[::1", "not a web address"),
+    ("http://127.0.0.1:abc/cb", "not a web address"),
+    ("http://127.0.0.1:99999/cb", "not a web address"),
+    ("notaurl", "expected an http:// address"),
+])
+def test_try_refuses_a_redirect_address_it_could_not_listen_on(tmp_path, monkeypatch, uri, what):
+    import asyncio
+
+    monkeypatch.setenv("DESKLINE_OAUTH_REDIRECT_URI", uri)
+    monkeypatch.setenv("DESKLINE_DATA_DIR", str(tmp_path / "data"))
+    template = Path(__file__).resolve().parent.parent / "templates" / "django-helpdesk-oauth2" / "template.xml"
+    out = io.StringIO()
+    args = SimpleNamespace(scenario="auth", template=str(template), phone=None, dry_run=False)
+    monkeypatch.setattr(try_scenario, "load_values", lambda t: {"base_url": "http://127.0.0.1:9"})
+    assert asyncio.run(try_scenario._run(args, out, io.StringIO())) == 2
+    assert out.getvalue().startswith("error: DESKLINE_OAUTH_REDIRECT_URI: ") and what in out.getvalue()

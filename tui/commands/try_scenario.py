@@ -107,6 +107,20 @@ def read_fields_file(path: Path) -> dict[str, str]:
     return values
 
 
+def redirect_problem(uri: str) -> str:
+    """Why *uri* cannot be the OAuth2 redirect address deskline listens on ("" when it can)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 - raises for a port that is not a number 0-65535
+    except ValueError as exc:
+        return f"{uri!r} is not a web address ({exc})"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"expected an http:// address such as http://127.0.0.1:8765/callback, got {uri!r}"
+    return ""
+
+
 def _print_trace(trace, out) -> None:
     w = out.write
     w(f"\n── {trace.summary()}\n")
@@ -235,7 +249,12 @@ async def _run(args, out, stdin) -> int:
         return 2
     settings = IntegrationSettings()
     if os.environ.get("DESKLINE_OAUTH_REDIRECT_URI"):
-        settings = IntegrationSettings(redirect_uri=os.environ["DESKLINE_OAUTH_REDIRECT_URI"])
+        redirect_uri = os.environ["DESKLINE_OAUTH_REDIRECT_URI"]
+        problem = redirect_problem(redirect_uri)
+        if problem:
+            out.write(f"error: DESKLINE_OAUTH_REDIRECT_URI: {problem}\n")
+            return 2
+        settings = IntegrationSettings(redirect_uri=redirect_uri)
     try:
         hd = Integration(template, values, settings, token_store=default_token_store(template),
                          dry_run=args.dry_run)
