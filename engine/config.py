@@ -42,6 +42,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import platformdirs
 
@@ -462,8 +463,16 @@ def _check(section: str, name: str, value: Any) -> None:
             raise ValueError(f"invalid regular expression: {exc}") from None
     elif key == "numbers.country_code" and value and not value.lstrip("+").isdigit():
         raise ValueError(f"a country code is digits, got {value!r}")
-    elif key == "pbx.url" and value and not re.match(r"^https?://[^/\s]+", value):
-        raise ValueError(f"expected an http:// or https:// address, got {value!r}")
+    elif key == "pbx.url" and value:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError(f"expected an http:// or https:// address, got {value!r}")
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - raises for a port that is not a number 0-65535
+        except ValueError as exc:
+            raise ValueError(f"not a usable address ({exc}), got {value!r}") from None
+        if not parts.hostname:
+            raise ValueError(f"the address names no host, got {value!r}")
 
 
 class _KeyLines:

@@ -450,3 +450,19 @@ def test_try_refuses_a_redirect_address_it_could_not_listen_on(tmp_path, monkeyp
     monkeypatch.setattr(try_scenario, "load_values", lambda t: {"base_url": "http://127.0.0.1:9"})
     assert asyncio.run(try_scenario._run(args, out, io.StringIO())) == 2
     assert out.getvalue().startswith("error: DESKLINE_OAUTH_REDIRECT_URI: ") and what in out.getvalue()
+
+
+@pytest.mark.parametrize(("url", "what"), [
+    ("http://[::1", "Invalid IPv6 URL"),
+    ("http://127.0.0.1:99999", "Port out of range"),
+    ("https://127.0.0.1:x/", "Port could not be cast"),
+])
+def test_a_pbx_address_that_cannot_be_used_is_a_config_error_at_its_line(tmp_path, url, what):
+    from engine.config import ConfigError, load_config
+
+    path = tmp_path / "config.toml"
+    path.write_text(f'[pbx]\nurl = "{url}"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(path, env={})
+    assert str(info.value).startswith(f"{path}:2: pbx.url: not a usable address (")
+    assert what in str(info.value)
