@@ -113,7 +113,7 @@ def test_a_replay_line_nested_too_deeply_is_located():
 @pytest.mark.parametrize("at", ["1e999", "-1e999"])
 def test_an_infinite_replay_time_is_refused_not_waited_for(at):
     with pytest.raises(FrameError) as info:
-        load_replay('{"at": %s, "event": {}}\n' % at, source="inf.jsonl")
+        load_replay(f'{{"at": {at}, "event": {{}}}}\n', source="inf.jsonl")
     assert "inf.jsonl:1:1" in str(info.value) and "'at'" in str(info.value)
 
 
