@@ -466,3 +466,17 @@ def test_a_pbx_address_that_cannot_be_used_is_a_config_error_at_its_line(tmp_pat
         load_config(path, env={})
     assert str(info.value).startswith(f"{path}:2: pbx.url: not a usable address (")
     assert what in str(info.value)
+
+
+async def test_a_full_disk_is_a_store_error_and_keeps_what_was_written(tmp_path):
+    from engine.store import CallRecord, Store, StoreError
+
+    async with Store(tmp_path / "calls.sqlite3") as store:
+        await store.record_call(CallRecord("kept", caller_number="+15550100"))
+        pages = await store._run(lambda: store._db.execute("PRAGMA page_count").fetchone()[0])
+        await store._run(lambda: store._db.execute(f"PRAGMA max_page_count={pages + 1}"))  # the disk is full
+        with pytest.raises(StoreError) as info:
+            await store.record_calls([CallRecord(f"c{i}", caller_name="x" * 2000) for i in range(200)])
+        assert "free space" in str(info.value) and str(tmp_path / "calls.sqlite3") in str(info.value)
+        assert (await store.call("kept")).caller_number == "+15550100"
+        assert await store.call("c0") is None  # the failed batch left nothing half-written
