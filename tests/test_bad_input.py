@@ -172,6 +172,8 @@ async def test_a_bad_token_answer_is_an_auth_error_that_says_why(answer, what):
     ({"access_token": "a", "expires_at": "nan"}, None),
     ({"access_token": "a", "expires_at": {"x": 1}}, None),
     ({"access_token": "a", "expires_at": 5000}, 5000),
+    ({"access_token": "a", "expires_in": 0}, None),
+    ({"access_token": "a", "expires_in": "-30"}, None),
 ])
 def test_token_expiry_in_any_shape_never_crashes(data, expected):
     assert TokenSet.from_response(data, 1000.0).expires_at == expected

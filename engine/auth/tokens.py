@@ -30,6 +30,8 @@ class TokenSet:
     def from_response(cls, data: dict, now: float, previous: TokenSet | None = None) -> TokenSet:
         """Read a token endpoint's JSON answer (RFC 6749 §5.1)."""
         expires_in = _seconds(data.get("expires_in"))
+        if expires_in is not None and expires_in <= 0:
+            expires_in = None  # RFC 6749 wants a positive lifetime; 0 would refresh before every request
         expires_at = now + expires_in if expires_in is not None else _seconds(data.get("expires_at"))
         refresh = data.get("refresh_token") or (previous.refresh_token if previous else "")
         return cls(
