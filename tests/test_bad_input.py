@@ -416,7 +416,7 @@ async def test_a_missing_replay_file_is_a_located_frame_error_for_the_engine(tmp
     with pytest.raises(FrameError) as info:
         async for _ in source:
             pass
-    assert str(info.value) == f"{tmp_path / 'gone.jsonl'}: cannot read the replay file: No such file or directory"
+    assert str(info.value) == f"{tmp_path / 'gone.jsonl'}: cannot read the file: No such file or directory"
 
 
 # --- token files -------------------------------------------------------------------------------------------------
@@ -482,3 +482,22 @@ async def test_a_full_disk_is_a_store_error_and_keeps_what_was_written(tmp_path)
         assert "free space" in str(info.value) and str(tmp_path / "calls.sqlite3") in str(info.value)
         assert (await store.call("kept")).caller_number == "+15550100"
         assert await store.call("c0") is None  # the failed batch left nothing half-written
+
+
+@pytest.mark.parametrize("argv", [["--port", "99999"], ["--speed", "-1"], ["--speed", "nan"]])
+def test_simulator_refuses_impossible_numbers_as_usage_errors(argv, capsys):
+    from engine.pbx.simulator import main as simulator_main
+
+    with pytest.raises(SystemExit) as info:
+        simulator_main(argv)
+    assert info.value.code == 2
+    assert argv[0] in capsys.readouterr().err
+
+
+def test_simulator_reports_a_script_that_is_not_utf8_with_its_position(tmp_path, capsys):
+    from engine.pbx.simulator import main as simulator_main
+
+    script = tmp_path / "calls.script"
+    script.write_bytes(b"ring +15550100 -> 1001\nanswer \xe9\n")
+    assert simulator_main(["--script", str(script)]) == 2
+    assert capsys.readouterr().err.startswith(f"{script}:2:8: not UTF-8 text: byte 0xe9")

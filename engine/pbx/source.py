@@ -443,12 +443,12 @@ def load_replay(text: str, *, source: str = "<replay>") -> list[ReplayFrame]:
     return frames
 
 
-def _read_text(path: Path, name: str) -> str:
+def read_replay_text(path: Path, name: str) -> str:
     """A replay file as text; a file that cannot be read or is not UTF-8 is a located :class:`FrameError`."""
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise FrameError(f"cannot read the replay file: {exc.strerror or exc}", Location(name, 0, 0, "")) from None
+        raise FrameError(f"cannot read the file: {exc.strerror or exc}", Location(name, 0, 0, "")) from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -483,7 +483,7 @@ class ReplaySource:
 
     def frames(self) -> list[ReplayFrame]:
         """Load and check the whole replay (raises a located :class:`FrameError`)."""
-        text = self._text if self._text is not None else _read_text(self.path, self.name)
+        text = self._text if self._text is not None else read_replay_text(self.path, self.name)
         return load_replay(text, source=self.name)
 
     def __aiter__(self) -> AsyncIterator[SourceItem]:
