@@ -501,3 +501,27 @@ def test_simulator_reports_a_script_that_is_not_utf8_with_its_position(tmp_path,
     script.write_bytes(b"ring +15550100 -> 1001\nanswer \xe9\n")
     assert simulator_main(["--script", str(script)]) == 2
     assert capsys.readouterr().err.startswith(f"{script}:2:8: not UTF-8 text: byte 0xe9")
+
+
+async def test_the_callback_server_answers_a_request_python_cannot_split_and_keeps_waiting():
+    import asyncio
+
+    from engine.auth.callback import CallbackServer
+
+    server = CallbackServer(port=0, path="/callback")
+    await server.start()
+    try:
+        port = server.port
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET http://[::1/callback?code=x HTTP/1.1\r\n\r\n")
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(), 5)
+        writer.close()
+        assert answer.startswith(b"HTTP/1.1 400 Bad Request")
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /callback?code=abc&state=s HTTP/1.1\r\n\r\n")
+        await writer.drain()
+        assert (await server.wait(5))["code"] == "abc"
+        writer.close()
+    finally:
+        await server.close()
