@@ -201,7 +201,7 @@ class OpenApiSource:
         response = await http.post(f"{self._api}/{path}", json=body)
         try:
             data = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             data = None
         if not isinstance(data, dict):
             if response.status_code in (401, 403):
@@ -378,10 +378,14 @@ def _json_or_none(frame: str | bytes) -> Any:
 
 
 def _number(value: Any, default: float) -> float:
+    """A positive finite number of seconds from a PBX answer (numbers may come as text), else *default*."""
+    if isinstance(value, bool):
+        return default
     try:
-        return float(value) if value is not None else default
+        number = float(value) if value is not None else default
     except (TypeError, ValueError):
         return default
+    return number if 0 < number < math.inf else default
 
 
 def _errmsg(data: dict[str, Any]) -> str:
