@@ -531,7 +531,7 @@ async def test_the_callback_server_answers_a_request_python_cannot_split_and_kee
 
 
 @pytest.mark.parametrize(("ttl", "expected"), [
-    ("1800", 1800.0), (600, 600.0), ("nan", 1800.0), ("inf", 1800.0), (-5, 1800.0), (0, 1800.0),
+    ("1800", 1800.0), (600, 600.0), ("nan", 1800.0), ("inf", 1800.0), (-5, 1800.0), (0, 0.0),
     (True, 1800.0), ({"s": 1}, 1800.0), (None, 1800.0),
 ])
 def test_pbx_token_lifetimes_in_any_shape_are_a_sane_number(ttl, expected):

@@ -378,14 +378,14 @@ def _json_or_none(frame: str | bytes) -> Any:
 
 
 def _number(value: Any, default: float) -> float:
-    """A positive finite number of seconds from a PBX answer (numbers may come as text), else *default*."""
+    """A finite number of seconds >= 0 from a PBX answer (numbers may come as text), else *default*."""
     if isinstance(value, bool):
         return default
     try:
         number = float(value) if value is not None else default
     except (TypeError, ValueError):
         return default
-    return number if 0 < number < math.inf else default
+    return number if 0 <= number < math.inf else default
 
 
 def _errmsg(data: dict[str, Any]) -> str:
