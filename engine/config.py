@@ -42,6 +42,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import platformdirs
 
@@ -280,7 +281,13 @@ class Config:
         path = Path(self.helpdesk.fields_file).expanduser()
         if not path.is_absolute() and self.file is not None:
             path = self.file.parent / path  # relative to the config file, like every path in it
-        return load_field_values(path)
+        try:
+            return load_field_values(path)
+        except ConfigError as exc:
+            if exc.location.field:
+                raise
+            raise ConfigError(exc.message, dataclasses.replace(exc.location, field="helpdesk.fields_file"),
+                              exc.excerpt, more=exc.more) from None
 
     # -- the engine's settings objects, built from this config -------------------------------------
     def http_settings(self, template_max_concurrent: int | None = None) -> HttpSettings:
@@ -456,8 +463,16 @@ def _check(section: str, name: str, value: Any) -> None:
             raise ValueError(f"invalid regular expression: {exc}") from None
     elif key == "numbers.country_code" and value and not value.lstrip("+").isdigit():
         raise ValueError(f"a country code is digits, got {value!r}")
-    elif key == "pbx.url" and value and not re.match(r"^https?://[^/\s]+", value):
-        raise ValueError(f"expected an http:// or https:// address, got {value!r}")
+    elif key == "pbx.url" and value:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError(f"expected an http:// or https:// address, got {value!r}")
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - raises for a port that is not a number 0-65535
+        except ValueError as exc:
+            raise ValueError(f"not a usable address ({exc}), got {value!r}") from None
+        if not parts.hostname:
+            raise ValueError(f"the address names no host, got {value!r}")
 
 
 class _KeyLines:
@@ -503,11 +518,11 @@ class _KeyLines:
         return 0
 
 
-def _read_toml(path: Path) -> tuple[dict[str, Any], _KeyLines, str]:
+def _read_toml(path: Path, what: str = "the config file") -> tuple[dict[str, Any], _KeyLines, str]:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError("the config file does not exist", Location(file=str(path))) from None
+        raise ConfigError(f"{what} does not exist", Location(file=str(path))) from None
     except OSError as exc:
         raise ConfigError(f"cannot read the file: {exc.strerror or exc}", Location(file=str(path))) from None
     try:
@@ -525,6 +540,8 @@ def _read_toml(path: Path) -> tuple[dict[str, Any], _KeyLines, str]:
             message = message[:found.start()].strip()
         raise ConfigError(f"not valid TOML: {message}", Location(file=str(path), line=line, col=col),
                           caret_excerpt(text, line, col) if line else "") from None
+    except RecursionError:  # tomllib recurses per nested array or inline table
+        raise ConfigError("not valid TOML: arrays or tables nest too deeply", Location(file=str(path))) from None
     return data, _KeyLines(text), text
 
 
@@ -695,7 +712,7 @@ def load_field_values(path: Path) -> dict[str, str]:
     A file that holds a credential (a field named like a password, token or
     key) must be readable by its owner only.
     """
-    data, lines, _ = _read_toml(path)
+    data, lines, _ = _read_toml(path, "the field values file")
     values: dict[str, str] = {}
     errors: list[ConfigError] = []
     for name, value in data.items():

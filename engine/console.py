@@ -424,7 +424,12 @@ class Engine:
             return
         self._started = True
         if not self.store.is_open:
-            await self.store.open()
+            try:
+                await self.store.open()
+            except LocatedError as exc:  # damaged, unwritable or newer database: say so where the operator looks
+                self._started = False
+                self.publish(EngineProblem("call store", str(exc)))
+                raise
         self._spawn(self._associate(), "user association")
         self._spawn(self._pump(), "PBX events")
         self._spawn(self._tick(), "call timers")

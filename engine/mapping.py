@@ -285,6 +285,8 @@ class _Response:
                 self._data = json.loads(self.text)
             except ValueError as exc:
                 self._data_error = f"the response is not valid JSON ({exc}); JSONPath needs valid JSON"
+            except RecursionError:
+                self._data_error = "the response JSON nests too deeply for JSONPath"
         if self._data_error:
             raise _PathError(self._data_error)
         return self._data

@@ -45,14 +45,14 @@ def test_render_reports_located_syntax_error(tmp_path, capsys):
 def test_render_reports_bad_vars_json_with_position(tmp_path, capsys):
     v = tmp_path / "vars.json"
     v.write_text('{"a": 1,\n "b": }')
-    assert main(["render", "{{.a}}", "--vars", str(v)]) == 1
+    assert main(["render", "{{.a}}", "--vars", str(v)]) == 2
     assert f"{v}:2:7: invalid JSON" in capsys.readouterr().err
 
 
 def test_render_vars_must_be_an_object(tmp_path, capsys):
     v = tmp_path / "vars.json"
     v.write_text("[1]")
-    assert main(["render", "x", "--vars", str(v)]) == 1
+    assert main(["render", "x", "--vars", str(v)]) == 2
     assert "JSON object" in capsys.readouterr().err
 
 
@@ -64,16 +64,16 @@ def test_render_exec_error(capsys):
 def test_render_files_that_are_not_utf8_get_a_located_error(tmp_path, capsys):
     t = tmp_path / "latin1.tpl"
     t.write_bytes(b"ok line\nCaf\xe9 {{.a}}")
-    assert main(["render", str(t)]) == 1
+    assert main(["render", str(t)]) == 2
     assert capsys.readouterr().err.startswith(f"error: {t}:2:4: not UTF-8 text: byte 0xe9")
     v = tmp_path / "vars.json"
     v.write_bytes(b'{"a": "\xff"}')
-    assert main(["render", "{{.a}}", "--vars", str(v)]) == 1
+    assert main(["render", "{{.a}}", "--vars", str(v)]) == 2
     assert capsys.readouterr().err.startswith(f"error: {v}:1:8: not UTF-8 text: byte 0xff")
 
 
 def test_render_vars_nested_absurdly_deep_is_an_error_not_a_crash(tmp_path, capsys):
     v = tmp_path / "deep.json"
     v.write_text("[" * 100_000 + "]" * 100_000)
-    assert main(["render", "x", "--vars", str(v)]) == 1
+    assert main(["render", "x", "--vars", str(v)]) == 2
     assert "nests too deeply" in capsys.readouterr().err

@@ -152,7 +152,7 @@ def test_a_crash_while_importing_leaves_no_half_template(store, monkeypatch):
         raise OSError("power cut")
 
     monkeypatch.setattr(os, "rename", crash)
-    with pytest.raises(OSError):
+    with pytest.raises(StoreError, match="cannot store the template: power cut"):
         store.import_path(TEMPLATES / "minimal-basic.xml", name="m")
     monkeypatch.setattr(os, "rename", real_rename)
     assert store.names() == [] and store.list() == []

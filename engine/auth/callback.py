@@ -76,7 +76,14 @@ class CallbackServer:
         line = head.split(b"\r\n", 1)[0].decode("latin-1")
         method, _, rest = line.partition(" ")
         target = rest.rpartition(" ")[0] or rest
-        parts = urlsplit(target)
+        try:
+            parts = urlsplit(target)
+        except ValueError:  # e.g. "Invalid IPv6 URL": not a request for us
+            self._reply(writer, 400, "Bad request", "This is deskline's OAuth2 callback.")
+            with contextlib.suppress(Exception):
+                await writer.drain()
+            writer.close()
+            return
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
         if method != "GET" or parts.path != self.path:
             self._reply(writer, 404, "Not found", "This is deskline's OAuth2 callback.")

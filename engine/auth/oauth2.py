@@ -112,8 +112,15 @@ def parse_redirect(text: str, expected_state: str) -> str:
     if not text:
         raise AuthError("paste the whole address the browser was sent to (it contains ?code=...)",
                         Location(field="redirect URL"))
-    query = urlsplit(text).query if "://" in text else text.lstrip("?")
+    try:
+        query = urlsplit(text).query if "://" in text else text.lstrip("?")
+    except ValueError as exc:  # e.g. "Invalid IPv6 URL"
+        raise AuthError(f"this is not a web address ({exc}); paste the whole address the browser was sent to",
+                        Location(field="redirect URL")) from None
     params = dict(parse_qsl(query, keep_blank_values=True))
+    if not {"code", "state", "error"} & params.keys():
+        raise AuthError("this is not the redirect address: it has no code= (paste the whole address the browser "
+                        "was sent to after you approved)", Location(field="redirect URL"))
     return code_from_params(params, expected_state)
 
 
@@ -292,16 +299,23 @@ class OAuth2Auth:
         if exchange.response is None:
             self.last_error = f"cannot {purpose}: {exchange.error}"
             raise AuthError(self.last_error, where)
+        not_json = False
         try:
             data = json.loads(exchange.text or "{}")
-        except ValueError:
-            data = {}
-        if not exchange.ok or not isinstance(data, dict) or not data.get("access_token"):
+        except (ValueError, RecursionError):
+            data, not_json = {}, True
+        if (not exchange.ok or not isinstance(data, dict) or not isinstance(data.get("access_token"), str)
+                or not data["access_token"]):
             detail = ""
             if isinstance(data, dict) and data.get("error"):
                 detail = str(data["error"])
                 if data.get("error_description"):
                     detail += f": {data['error_description']}"
+            elif not_json:
+                kind = (exchange.response.headers.get("content-type") or "").split(";")[0].strip()
+                detail = "the answer is not JSON" + (f" ({kind})" if kind else "")
+            elif exchange.ok and isinstance(data, dict) and data.get("access_token"):
+                detail = "the access_token in the answer is not text"
             elif exchange.ok:
                 detail = "the answer has no access_token"
             self.last_error = self.http.redactor.text(

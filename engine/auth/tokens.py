@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from engine.auth.base import AuthError
+from engine.errors import Location
 from engine.files import atomic_write
 
 
@@ -26,13 +29,10 @@ class TokenSet:
     @classmethod
     def from_response(cls, data: dict, now: float, previous: TokenSet | None = None) -> TokenSet:
         """Read a token endpoint's JSON answer (RFC 6749 §5.1)."""
-        expires_in = data.get("expires_in")
-        try:
-            expires_at = now + float(expires_in) if expires_in not in (None, "") else None
-        except (TypeError, ValueError):
-            expires_at = None
-        if expires_at is None and data.get("expires_at") not in (None, ""):
-            expires_at = float(data["expires_at"])
+        expires_in = _seconds(data.get("expires_in"))
+        if expires_in is not None and expires_in <= 0:
+            expires_in = None  # RFC 6749 wants a positive lifetime; 0 would refresh before every request
+        expires_at = now + expires_in if expires_in is not None else _seconds(data.get("expires_at"))
         refresh = data.get("refresh_token") or (previous.refresh_token if previous else "")
         return cls(
             access_token=str(data["access_token"]),
@@ -88,16 +88,32 @@ class TokenStore:
                         f"(the file is then kept as {self.path.name}.unreadable)")
 
     def save(self, tokens: TokenSet) -> None:
-        if self.problem and self.path.exists():
-            os.replace(self.path, self.path.with_name(self.path.name + ".unreadable"))  # lose no data
-            self.problem = ""
-        atomic_write(self.path, json.dumps(asdict(tokens)).encode("utf-8"), private=True)
+        """Write the tokens; a disk that refuses is an AuthError naming the file (the tokens stay in memory)."""
+        try:
+            if self.problem and self.path.exists():
+                os.replace(self.path, self.path.with_name(self.path.name + ".unreadable"))  # lose no data
+                self.problem = ""
+            atomic_write(self.path, json.dumps(asdict(tokens)).encode("utf-8"), private=True)
+        except OSError as exc:
+            raise AuthError(f"cannot save the tokens: {exc.strerror or exc}; they last until deskline stops",
+                            Location(file=str(self.path))) from None
 
     def clear(self) -> None:
         try:
             self.path.unlink()
         except FileNotFoundError:
             pass
+
+
+def _seconds(value: object) -> float | None:
+    """A finite number of seconds from a token answer (a number or numeric text, e.g. "3600"); else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _invalid_field(data: dict) -> str:

@@ -163,6 +163,10 @@ class Runtime:
         except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as exc:
             raise ScenarioError(f"request {request.name!r} has an invalid URL {self.http.redactor.url(target)!r}: "
                                 f"{exc}", request.location, scenario=scenario, request=request.name) from None
+        if built.url.port is not None and not 0 < built.url.port < 65536:
+            raise ScenarioError(f"request {request.name!r}: the rendered URL {self.http.redactor.url(target)!r} "
+                                f"has port {built.url.port}; a port is 1-65535", request.location,
+                                scenario=scenario, request=request.name)
         if built.url.scheme not in ("http", "https") or not built.url.host:
             raise ScenarioError(f"request {request.name!r}: the rendered URL {self.http.redactor.url(target)!r} "
                                 "is not an absolute http(s) URL" + self._empty_fields_hint(request.url, scope),
@@ -364,7 +368,7 @@ def _reports(text: str, marker: str, status: int | None) -> bool:
         return True
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return True
     if isinstance(data, str):
         return marker in data
@@ -376,7 +380,7 @@ def _reports(text: str, marker: str, status: int | None) -> bool:
 def _looks_like_json(text: str) -> bool:
     try:
         json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return True
 

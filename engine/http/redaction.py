@@ -101,7 +101,15 @@ class Redactor:
         return self.secrets.redact(text)
 
     def url(self, url: str) -> str:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # not a URL Python can split (e.g. "http://[::1"): still mask what it may hold
+            head, sep, query = url.partition("?")
+            head = re.sub(r"//[^/?#]*@", f"//{MASK}@", head)
+            pairs = parse_qsl(query, keep_blank_values=True)
+            if any(self.is_sensitive(k) for k, _ in pairs):
+                query = urlencode([(k, MASK if self.is_sensitive(k) else v) for k, v in pairs], safe="*")
+            return self.text(head + sep + query)
         netloc = parts.netloc
         if "@" in netloc:
             netloc = MASK + "@" + netloc.rpartition("@")[2]
@@ -128,11 +136,9 @@ class Redactor:
         stripped = body.lstrip()
         if stripped[:1] in ("{", "["):
             try:
-                data = json.loads(body)
-            except ValueError:
+                return self.text(json.dumps(self._json(json.loads(body)), ensure_ascii=False))
+            except (ValueError, RecursionError):  # not JSON, or nested too deeply to walk: redact as text
                 pass
-            else:
-                return self.text(json.dumps(self._json(data), ensure_ascii=False))
         if "x-www-form-urlencoded" in content_type.lower():
             pairs = parse_qsl(body, keep_blank_values=True)
             return self.text(urlencode([(k, MASK if self.is_sensitive(k) else v) for k, v in pairs], safe="*"))

@@ -110,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     group.add_argument("--facts", action="store_true", help="print only the call facts")
     group.add_argument("--events", action="store_true", help="print only the PBX events")
     args = parser.parse_args(argv)
+    if not 0 <= args.speed < float("inf"):
+        parser.error(f"argument --speed: must be a number >= 0, got {args.speed!r}")
     source = ReplaySource(args.file, speed=args.speed)
     try:
         source.frames()            # report file errors before printing anything

@@ -36,6 +36,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -44,7 +45,7 @@ from websockets.http11 import Request
 from websockets.server import ServerProtocol
 
 from engine.pbx.script import PbxModel, expand_script
-from engine.pbx.source import RedactingLogger
+from engine.pbx.source import RedactingLogger, read_replay_text
 
 API = "/openapi/v1.0"
 _QUIET = RedactingLogger(logging.getLogger("deskline.pbx.simulator"), {})
@@ -499,7 +500,7 @@ async def _serve(args: argparse.Namespace) -> int:
             pass
     try:
         if args.script:
-            text = open(args.script, encoding="utf-8").read()
+            text = read_replay_text(Path(args.script), args.script)  # located error: unreadable, not UTF-8
             expand_script(text, source=args.script)     # report script errors before anyone connects
             if args.wait_for_client:
                 print("waiting for a client to subscribe...", flush=True)
@@ -540,6 +541,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--client-id", default="deskline-demo")
     parser.add_argument("--client-secret", default="demo-secret")
     args = parser.parse_args(argv)
+    if not 0 <= args.port <= 65535:
+        parser.error(f"argument --port: a port is 0-65535, got {args.port}")
+    if not 0 <= args.speed < float("inf"):
+        parser.error(f"argument --speed: must be a number >= 0, got {args.speed!r}")
     try:
         return asyncio.run(_serve(args))
     except LocatedError as exc:

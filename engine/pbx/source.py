@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import random
 import re
 import ssl
@@ -200,7 +201,7 @@ class OpenApiSource:
         response = await http.post(f"{self._api}/{path}", json=body)
         try:
             data = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             data = None
         if not isinstance(data, dict):
             if response.status_code in (401, 403):
@@ -377,10 +378,14 @@ def _json_or_none(frame: str | bytes) -> Any:
 
 
 def _number(value: Any, default: float) -> float:
+    """A finite number of seconds >= 0 from a PBX answer (numbers may come as text), else *default*."""
+    if isinstance(value, bool):
+        return default
     try:
-        return float(value) if value is not None else default
+        number = float(value) if value is not None else default
     except (TypeError, ValueError):
         return default
+    return number if 0 <= number < math.inf else default
 
 
 def _errmsg(data: dict[str, Any]) -> str:
@@ -428,16 +433,33 @@ def load_replay(text: str, *, source: str = "<replay>") -> list[ReplayFrame]:
             obj = json.loads(stripped)
         except json.JSONDecodeError as exc:
             raise FrameError(f"invalid JSON: {exc.msg}", Location(source, lineno, col + exc.colno - 1, "")) from None
+        except RecursionError:
+            raise FrameError("invalid JSON: it nests too deeply", Location(source, lineno, col, "")) from None
         if not isinstance(obj, dict) or "event" not in obj:
             raise FrameError('expected {"at": SECONDS, "event": FRAME}', Location(source, lineno, col, "event"))
         at = obj.get("at", last)
-        if isinstance(at, bool) or not isinstance(at, (int, float)) or at < 0 or at != at:
+        if isinstance(at, bool) or not isinstance(at, (int, float)) or not 0 <= at < math.inf:
             raise FrameError(f"'at' must be seconds from the start (a number >= 0), got {at!r}",
                              Location(source, lineno, col, "at"))
         last = max(last, float(at))
         frames.append(ReplayFrame(float(at), obj["event"], lineno))
     frames.sort(key=lambda f: f.at)
     return frames
+
+
+def read_replay_text(path: Path, name: str) -> str:
+    """A replay file as text; a file that cannot be read or is not UTF-8 is a located :class:`FrameError`."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise FrameError(f"cannot read the file: {exc.strerror or exc}", Location(name, 0, 0, "")) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise FrameError(f"not UTF-8 text: byte 0x{data[exc.start]:02x} cannot be decoded",
+                         Location(name, line, col, "")) from None
 
 
 class ReplaySource:
@@ -465,7 +487,7 @@ class ReplaySource:
 
     def frames(self) -> list[ReplayFrame]:
         """Load and check the whole replay (raises a located :class:`FrameError`)."""
-        text = self._text if self._text is not None else self.path.read_text(encoding="utf-8")
+        text = self._text if self._text is not None else read_replay_text(self.path, self.name)
         return load_replay(text, source=self.name)
 
     def __aiter__(self) -> AsyncIterator[SourceItem]:

@@ -129,7 +129,14 @@ class TemplateStore:
                              "Delete one first ('deskline template delete NAME')", Location(str(self.root), 0, 0, ""))
 
     def _commit(self, name: str, files: dict[str, bytes]) -> Path:
-        """Write *files* into a new folder *name* atomically."""
+        """Write *files* into a new folder *name* atomically (a located StoreError when the disk refuses)."""
+        try:
+            return self._write_folder(name, files)
+        except OSError as exc:
+            raise StoreError(f"cannot store the template: {exc.strerror or exc}",
+                             Location(str(exc.filename or self.root), 0, 0, "")) from None
+
+    def _write_folder(self, name: str, files: dict[str, bytes]) -> Path:
         self.root.mkdir(parents=True, exist_ok=True)
         self._clean_leftovers()
         tmp = Path(tempfile.mkdtemp(prefix=_TEMP_PREFIX, dir=self.root))
@@ -211,9 +218,15 @@ class TemplateStore:
         clash = [str(p) for p in plan if p.exists()]
         if clash:
             raise StoreError(f"refusing to overwrite {', '.join(clash)}", Location(str(out_dir), 0, 0, ""))
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for target, source in plan.items():
-            atomic_write(target, source if isinstance(source, bytes) else source.read_bytes())
+        if out_dir.exists() and not out_dir.is_dir():
+            raise StoreError("the destination is a file, not a folder", Location(str(out_dir), 0, 0, ""))
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            for target, source in plan.items():
+                atomic_write(target, source if isinstance(source, bytes) else source.read_bytes())
+        except OSError as exc:
+            where = exc.filename or out_dir
+            raise StoreError(f"cannot write the export: {exc.strerror or exc}", Location(str(where), 0, 0, "")) from None
         return list(plan)
 
     def duplicate(self, name: str, new_name: str) -> StoredTemplate:
@@ -232,6 +245,10 @@ class TemplateStore:
     def delete(self, name: str) -> None:
         folder = self._existing(name)
         trash = self.root / f"{_TRASH_PREFIX}{name}-{os.getpid()}"
-        os.rename(folder, trash)  # gone from the store at once; the files follow
+        try:
+            os.rename(folder, trash)  # gone from the store at once; the files follow
+        except OSError as exc:
+            raise StoreError(f"cannot delete the template: {exc.strerror or exc}",
+                             Location(str(folder), 0, 0, "")) from None
         shutil.rmtree(trash, ignore_errors=True)
         fsync_dir(self.root)

@@ -41,7 +41,11 @@ def console_app(args):
 
 def run_demo(args) -> int:
     """The built-in demo helpdesk and PBX simulator on loopback, in the console or as text."""
-    speed = getattr(args, "speed", None) or 1.0
+    given = getattr(args, "speed", None)
+    if given is not None and not 0 < given < float("inf"):
+        print(f"deskline demo: --speed must be a number above 0, got {given!r}", file=sys.stderr)
+        return 2
+    speed = given or 1.0
     if getattr(args, "headless", False):
         return asyncio.run(headless_demo(sys.stdout, speed=speed if args.speed else 4.0))
     from tui.app import AppOptions, make_app

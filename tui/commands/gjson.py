@@ -16,19 +16,21 @@ import sys
 def run(args) -> int:
     from engine.paths import gjson
 
-    if args.file and args.file != "-":
-        try:
-            with open(args.file, encoding="utf-8") as fh:
-                text = fh.read()
-        except OSError as exc:
-            print(f"deskline gjson: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
-            return 2
-        except UnicodeDecodeError as exc:
-            print(f"deskline gjson: {args.file} is not UTF-8 text (byte {exc.start}): {exc.reason}",
-                  file=sys.stderr)
-            return 2
-    else:
-        text = sys.stdin.read()
+    name = args.file if args.file and args.file != "-" else "<stdin>"
+    try:
+        if name == "<stdin>":
+            raw = getattr(sys.stdin, "buffer", None)  # bytes, so a bad byte is our error, not a traceback
+            data = raw.read() if raw is not None else sys.stdin.read().encode("utf-8", "surrogatepass")
+        else:
+            with open(args.file, "rb") as fh:
+                data = fh.read()
+        text = data.decode("utf-8")
+    except OSError as exc:
+        print(f"deskline gjson: cannot read {name}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except UnicodeDecodeError as exc:
+        print(f"deskline gjson: {name} is not UTF-8 text (byte {exc.start}): {exc.reason}", file=sys.stderr)
+        return 2
     for problem in gjson.path_problems(args.path):
         print(f"deskline gjson: path col {problem.col}: {problem.message}", file=sys.stderr)
     res = gjson.parse(text).get(args.path)

@@ -2,7 +2,8 @@
 
 Renders a template the way the PBX does (PBX dialect) and prints the result,
 or the located error (name:line:col, message, caret excerpt) on stderr with
-exit status 1.  TEMPLATE is a file when such a file exists, ``-`` for stdin,
+exit status 1 when the template fails to parse or run, 2 when the template
+file or the variables cannot be read (missing, not UTF-8, invalid JSON).  TEMPLATE is a file when such a file exists, ``-`` for stdin,
 else the template text itself.  ``--vars`` is a JSON object (``-`` for stdin).
 """
 
@@ -67,8 +68,12 @@ def run(args) -> int:
     try:
         text, name = _read_template(args.template)
         data = _read_vars(args.vars)
+    except LocatedError as e:  # the input cannot be read: like every command, status 2
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    try:
         result = compile_template(text, name).render(data, context=args.context)
-    except LocatedError as e:
+    except LocatedError as e:  # the template itself is wrong: status 1, as the PBX would fail it
         print(f"error: {e}", file=sys.stderr)
         return 1
     sys.stdout.write(result if result.endswith("\n") else result + "\n")

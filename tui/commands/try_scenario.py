@@ -38,8 +38,7 @@ def load_values(template, environ=os.environ, ask: bool | None = None, out=sys.s
     values: dict[str, str] = {}
     path = environ.get("DESKLINE_FIELDS_FILE")
     if path:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        values.update({str(k): str(v) for k, v in data.items()})
+        values.update(read_fields_file(Path(path)))
     upper = {k.upper(): v for k, v in environ.items() if k.startswith("DESKLINE_FIELD_")}
     for f in template.custom_fields:
         env = upper.get("DESKLINE_FIELD_" + f.name.upper())
@@ -52,10 +51,74 @@ def load_values(template, environ=os.environ, ask: bool | None = None, out=sys.s
             continue
         if ask:
             prompt = f"{f.title or f.name} ({f.name}): "
-            values[f.name] = getpass.getpass(prompt) if f.secret else input(prompt)
+            try:
+                values[f.name] = getpass.getpass(prompt) if f.secret else input(prompt)
+            except EOFError:
+                from engine.errors import LocatedError, Location
+
+                raise LocatedError("no value given (end of input)", Location(field=f.name)) from None
         elif f.value and not f.options:
             values[f.name] = f.value
     return values
+
+
+def read_fields_file(path: Path) -> dict[str, str]:
+    """Field values from DESKLINE_FIELDS_FILE: a JSON object of name -> text (numbers and booleans as text),
+    or a ``.toml`` file like the config's ``fields_file``.  Raises a located error for anything else."""
+    from engine.errors import LocatedError, Location, caret_excerpt
+
+    if path.suffix.lower() == ".toml":
+        from engine.config import load_field_values
+
+        return load_field_values(path)
+    name = str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise LocatedError(f"cannot read the field values (DESKLINE_FIELDS_FILE): {exc.strerror or exc}",
+                           Location(file=name)) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise LocatedError(f"not UTF-8 text: byte 0x{data[exc.start]:02x} cannot be decoded",
+                           Location(file=name, line=line, col=col)) from None
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LocatedError(f"invalid JSON: {exc.msg}", Location(file=name, line=exc.lineno, col=exc.colno),
+                           caret_excerpt(text, exc.lineno, exc.colno)) from None
+    except RecursionError:
+        raise LocatedError("invalid JSON: it nests too deeply", Location(file=name, line=1, col=1)) from None
+    if not isinstance(obj, dict):
+        raise LocatedError(f"the field values must be a JSON object of name -> value, got {type(obj).__name__}",
+                           Location(file=name, line=1, col=1))
+    values: dict[str, str] = {}
+    for key, value in obj.items():
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, (int, float)):
+            value = str(value)
+        if not isinstance(value, str):
+            got = "null" if value is None else type(value).__name__
+            raise LocatedError(f"a field value is text, got {got}", Location(file=name, field=key))
+        values[str(key)] = value
+    return values
+
+
+def redirect_problem(uri: str) -> str:
+    """Why *uri* cannot be the OAuth2 redirect address deskline listens on ("" when it can)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 - raises for a port that is not a number 0-65535
+    except ValueError as exc:
+        return f"{uri!r} is not a web address ({exc})"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"expected an http:// address such as http://127.0.0.1:8765/callback, got {uri!r}"
+    return ""
 
 
 def _print_trace(trace, out) -> None:
@@ -179,10 +242,19 @@ async def _run(args, out, stdin) -> int:
     if sid in ("SyncContactAuto", "SearchContact", "CreateNewContact") and not phone:
         out.write(f"error: {sid} needs --phone N (the number or, for SearchContact, the text to search)\n")
         return 2
-    values = load_values(template)
+    try:
+        values = load_values(template)
+    except LocatedError as exc:
+        out.write(f"error: {exc}\n")
+        return 2
     settings = IntegrationSettings()
     if os.environ.get("DESKLINE_OAUTH_REDIRECT_URI"):
-        settings = IntegrationSettings(redirect_uri=os.environ["DESKLINE_OAUTH_REDIRECT_URI"])
+        redirect_uri = os.environ["DESKLINE_OAUTH_REDIRECT_URI"]
+        problem = redirect_problem(redirect_uri)
+        if problem:
+            out.write(f"error: DESKLINE_OAUTH_REDIRECT_URI: {problem}\n")
+            return 2
+        settings = IntegrationSettings(redirect_uri=redirect_uri)
     try:
         hd = Integration(template, values, settings, token_store=default_token_store(template),
                          dry_run=args.dry_run)
