@@ -1,0 +1,124 @@
+"""No secret reaches Python logging: a whole demo session with every logger at DEBUG."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+
+import pytest
+
+from engine.console import Engine
+
+
+class _Capture(logging.Handler):
+    """Formats every record the way a real handler would (msg % args, exceptions included)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture
+def debug_logs():
+    """Every logger at DEBUG, captured at the root (records propagate from child loggers)."""
+    root = logging.getLogger()
+    handler = _Capture()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    touched = []
+    for name in ("httpx", "httpcore", "websockets", "deskline", "engine", "asyncio"):
+        logger = logging.getLogger(name)
+        touched.append((logger, logger.level))
+        logger.setLevel(logging.DEBUG)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+        for logger, level in touched:
+            logger.setLevel(level)
+
+
+def _leaks(text: str, secrets: list[str]) -> list[str]:
+    return sorted({s for s in secrets if s and s in text})
+
+
+async def test_demo_session_logs_no_secret(debug_logs):
+    engine = await Engine.demo(speed=50.0)
+    helpdesk, simulator = engine.demo_helpdesk, engine.demo_pbx
+    try:
+        await engine.start_demo()
+        async with asyncio.timeout(60):
+            await engine.demo_done.wait()
+            await engine.idle(timeout=30)
+    finally:
+        await engine.stop()
+    text = "\n".join(debug_logs.lines)
+    assert "HTTP Request" in text                      # httpx logged its requests: the net was cast
+    assert "get_token" in text
+    assert simulator.issued_tokens                    # the PBX handed out tokens we now look for
+    secrets = [helpdesk.options.api_token, simulator.client_secret, *simulator.issued_tokens]
+    assert _leaks(text, secrets) == []
+
+
+# -- the one log-redaction mechanism ---------------------------------------------------------
+
+import httpx  # noqa: E402
+
+from engine.http import HelpdeskHttp, SecretRegistry  # noqa: E402
+from engine.http.redaction import redact_text, register_secrets  # noqa: E402
+
+SECRET = "s3cr3t-Valu3-0123456789"
+
+
+@pytest.mark.parametrize("name", ["httpcore.http11", "httpcore.connection", "websockets.client",
+                                  "deskline.http", "deskline.pbx", "engine.outbox", "httpx"])
+def test_child_loggers_are_redacted(debug_logs, name):
+    """Logger filters do not apply to records of child loggers: each writing logger has the filter."""
+    registry = register_secrets(SecretRegistry([SECRET]))
+    logging.getLogger(name).debug("response_headers=%r", [(b"Set-Cookie", f"sid={SECRET}".encode())])
+    assert registry  # alive while the record is written
+    assert SECRET not in "\n".join(debug_logs.lines)
+    assert debug_logs.lines and "***" in debug_logs.lines[-1]
+
+
+def test_exception_text_in_a_record_is_redacted(debug_logs):
+    registry = register_secrets(SecretRegistry([SECRET]))
+    try:
+        raise httpx.ConnectError(f"cannot reach http://helpdesk.test/api?key={SECRET}")
+    except httpx.ConnectError:
+        logging.getLogger("deskline.http").exception("send failed")
+    assert registry
+    text = "\n".join(debug_logs.lines)
+    assert "Traceback" in text and "ConnectError" in text
+    assert SECRET not in text
+
+
+def test_secret_named_pairs_and_url_credentials_are_redacted_without_registration():
+    text = redact_text('GET http://u:pw-0000@h.test/x?access_token=abc123&page=2 {"refresh_token": "zz99", '
+                       '"token_type": "Bearer", "client_secret": "cs-1"} code=auth-code-1 errcode=0')
+    for secret in ("pw-0000", "abc123", "zz99", "cs-1", "auth-code-1"):
+        assert secret not in text
+    assert "page=2" in text and '"token_type": "Bearer"' in text and "errcode=0" in text
+
+
+async def test_httpx_request_log_hides_query_secrets(debug_logs):
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"ok": True})
+
+    http = HelpdeskHttp(secrets=SecretRegistry([SECRET]), transport=httpx.MockTransport(answer))
+    try:
+        request = http.client.build_request("GET", f"http://helpdesk.test/api?q={SECRET}&apikey=plain-key-77")
+        exchange = await http.send(request)
+    finally:
+        await http.aclose()
+    assert exchange.ok
+    text = "\n".join(debug_logs.lines)
+    assert "HTTP Request: GET http://helpdesk.test/api" in text
+    assert SECRET not in text and "plain-key-77" not in text
