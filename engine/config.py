@@ -378,7 +378,7 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
-def _coerce(value: Any, hint: Any, *, from_text: bool) -> Any:
+def _coerce(value: Any, hint: Any, *, from_text: bool, secret: bool = False) -> Any:
     """*value* as *hint*, or ``ValueError`` with the reason (text comes from env vars and flags)."""
     if from_text and isinstance(value, str):
         text = value.strip()
@@ -416,14 +416,17 @@ def _coerce(value: Any, hint: Any, *, from_text: bool) -> Any:
     elif typing.get_origin(hint) is list:
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             return list(value)
-    raise ValueError(f"expected {_type_name(hint)}, got {_describe(value)}")
+    raise ValueError(f"expected {_type_name(hint)}, got {_describe(value, secret=secret)}")
 
 
-def _describe(value: Any) -> str:
+def _describe(value: Any, *, secret: bool = False) -> str:
+    """What *value* is, for an error; a secret's value is never shown."""
     kind = {bool: "a boolean", int: "a whole number", float: "a number", str: "a string", list: "a list",
             dict: "a table"}.get(type(value), type(value).__name__)
     if isinstance(value, dict) or hasattr(value, "items"):
         kind = "a table"
+    if secret:
+        return kind
     shown = repr(value)
     return f"{kind} ({shown if len(shown) <= 40 else shown[:37] + '...'})"
 
@@ -524,8 +527,21 @@ def _read_toml(path: Path) -> tuple[dict[str, Any], _KeyLines, str]:
         if found:
             message = message[:found.start()].strip()
         raise ConfigError(f"not valid TOML: {message}", Location(file=str(path), line=line, col=col),
-                          caret_excerpt(text, line, col) if line else "") from None
+                          caret_excerpt(_mask_secret_line(text, line), line, col) if line else "") from None
     return data, _KeyLines(text), text
+
+
+_SECRET_ASSIGNMENT = re.compile(r"""^(\s*["']?([A-Za-z0-9_.\-]+)["']?\s*=\s*)(.*)$""")
+
+
+def _mask_secret_line(text: str, line: int) -> str:
+    """*text* with the value on *line* masked when its key names a secret (for error excerpts)."""
+    lines = text.split("\n")
+    if 0 < line <= len(lines):
+        found = _SECRET_ASSIGNMENT.match(lines[line - 1])
+        if found and found.group(3) and SECRET_FIELD.search(found.group(2).rpartition(".")[2]):
+            lines[line - 1] = found.group(1) + "***"
+    return "\n".join(lines)
 
 
 def _others_can_read(path: Path) -> bool:
@@ -638,7 +654,8 @@ class _Layers:
     def _set(self, section: str, name: str, value: Any, loc: Location, source: str, *, from_text: bool) -> None:
         hint = _hint(SECTIONS[section], name)
         try:
-            value = _coerce(value, hint, from_text=from_text)
+            value = _coerce(value, hint, from_text=from_text,
+                            secret=bool(_field_map(SECTIONS[section])[name].metadata.get("secret")))
             _check(section, name, value)
         except ValueError as exc:
             self.errors.append(ConfigError(str(exc), loc))
@@ -705,7 +722,8 @@ def load_field_values(path: Path) -> dict[str, str]:
         elif isinstance(value, (int, float)):
             value = str(value)
         if not isinstance(value, str):
-            errors.append(ConfigError(f"a field value is text, got {_describe(value)}", loc))
+            errors.append(ConfigError(f"a field value is text, got {_describe(value, secret=bool(SECRET_FIELD.search(name)))}",
+                                      loc))
             continue
         if value and SECRET_FIELD.search(name) and _others_can_read(path):
             errors.append(ConfigError(f"a credential in a file others can read; run 'chmod 600 {path}'", loc))

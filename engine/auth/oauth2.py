@@ -16,7 +16,7 @@ import json
 import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
@@ -50,7 +50,7 @@ class OAuth2Config:
     authorization_endpoint: str
     token_endpoint: str
     client_id: str
-    client_secret: str = ""
+    client_secret: str = field(default="", repr=False)
     scope: str = ""
     additional_query: str = ""
     redirect_uri: str = default_redirect_uri()
@@ -73,7 +73,7 @@ class AuthorizationRequest:
     url: str
     state: str
     redirect_uri: str
-    code_verifier: str = ""
+    code_verifier: str = field(default="", repr=False)
 
 
 def build_authorization_request(config: OAuth2Config, *, state: str | None = None,

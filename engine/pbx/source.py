@@ -16,7 +16,7 @@ import random
 import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -109,9 +109,9 @@ class _SubscribeRejected(Exception):
 
 @dataclass(slots=True)
 class _Tokens:
-    access: str
+    access: str = field(repr=False)
     access_expires: float      # monotonic
-    refresh: str
+    refresh: str = field(repr=False)
     refresh_expires: float
     refresh_at: float          # when to refresh the access token and reconnect
 

@@ -1,0 +1,100 @@
+"""Secrets stay out of reprs, error messages, excerpts and files others can read."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from engine.auth.base import BasicAuth, BearerAuth
+from engine.auth.oauth2 import OAuth2Config, build_authorization_request
+from engine.auth.tokens import TokenStore, TokenSet
+from engine.config import ConfigError, load_config, load_field_values
+from engine.pbx.source import OpenApiSource, _Tokens
+
+SECRET = "s3cr3t-Valu3-0123456789"
+
+
+def _write(path, text, mode=0o600):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    os.chmod(path, mode)
+    return path
+
+
+@pytest.fixture
+def env(tmp_path):
+    return {"DESKLINE_CONFIG_DIR": str(tmp_path / "config"), "DESKLINE_DATA_DIR": str(tmp_path / "data")}
+
+
+def test_reprs_of_credential_holders_hide_the_secret():
+    holders = [
+        BasicAuth(SECRET),
+        BearerAuth(SECRET, "Token"),
+        OAuth2Config("https://h/auth", "https://h/token", "client", client_secret=SECRET),
+        build_authorization_request(OAuth2Config("https://h/auth", "https://h/token", "client", pkce=True),
+                                    code_verifier=SECRET),
+        TokenSet(access_token=SECRET, refresh_token=SECRET + "r"),
+        _Tokens(SECRET, 1.0, SECRET + "r", 2.0, 3.0),
+    ]
+    for holder in holders:
+        assert SECRET not in repr(holder), type(holder).__name__
+        assert SECRET not in str(holder), type(holder).__name__
+    assert "client" in repr(holders[2])  # the rest is still shown
+
+
+def test_pbx_source_repr_hides_client_secret_and_tokens():
+    source = OpenApiSource("http://127.0.0.1:1", "deskline", SECRET)
+    source._tokens = _Tokens(SECRET + "a", 1.0, SECRET + "r", 2.0, 3.0)
+    assert SECRET not in repr(source)
+
+
+def test_toml_syntax_error_excerpt_masks_a_secret_value(env, tmp_path):
+    _write(tmp_path / "config" / "config.toml", '[pbx]\nclient_id = "x"\n')
+    secrets = _write(tmp_path / "config" / "secrets.toml", f'[pbx]\nclient_secret = "{SECRET}\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(env=env)
+    text = str(err.value) + repr(err.value) + err.value.excerpt
+    assert f"{secrets}:2" in str(err.value) and "not valid TOML" in str(err.value)
+    assert "client_secret = ***" in err.value.excerpt
+    assert SECRET not in text
+
+
+def test_toml_syntax_error_excerpt_keeps_ordinary_values(env, tmp_path):
+    _write(tmp_path / "config" / "config.toml", '[pbx]\nurl = "https://pbx.test\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(env=env)
+    assert "https://pbx.test" in err.value.excerpt
+
+
+def test_a_secret_of_the_wrong_type_is_not_echoed(env, tmp_path):
+    _write(tmp_path / "config" / "secrets.toml", "[pbx]\nclient_secret = 918273645546372\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(env=env)
+    assert "expected" in str(err.value) and "918273645546372" not in str(err.value)
+
+
+def test_field_values_file_errors_do_not_echo_a_password(tmp_path):
+    path = _write(tmp_path / "fields.toml", f'base_url = "https://h"\npassword = ["{SECRET}"]\n')
+    with pytest.raises(ConfigError) as err:
+        load_field_values(path)
+    assert "password" in str(err.value) and SECRET not in str(err.value)
+    path = _write(tmp_path / "fields.toml", f'password = "{SECRET}\n')
+    with pytest.raises(ConfigError) as err:
+        load_field_values(path)
+    assert SECRET not in str(err.value) + err.value.excerpt
+
+
+def test_unreadable_token_file_is_kept_owner_only(tmp_path):
+    path = tmp_path / "tokens.json"
+    path.write_text('{"access_token": "%s", "refresh_token": 5' % SECRET)  # damaged, world-readable
+    os.chmod(path, 0o644)
+    store = TokenStore(path)
+    assert store.load() is None and store.problem
+    assert SECRET not in store.problem
+    store.save(TokenSet(access_token="new-token-value"))
+    kept = tmp_path / "tokens.json.unreadable"
+    assert kept.read_text().startswith('{"access_token"')                  # nothing lost
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
