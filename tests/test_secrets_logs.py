@@ -122,3 +122,19 @@ async def test_httpx_request_log_hides_query_secrets(debug_logs):
     text = "\n".join(debug_logs.lines)
     assert "HTTP Request: GET http://helpdesk.test/api" in text
     assert SECRET not in text and "plain-key-77" not in text
+
+
+async def test_transport_error_messages_hide_secrets(debug_logs):
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError(f"cannot reach http://agent:pw-9988@helpdesk.test/api?access_token=tok-5566 "
+                                 f"({SECRET})", request=request)
+
+    http = HelpdeskHttp(secrets=SecretRegistry([SECRET]), transport=httpx.MockTransport(refuse))
+    try:
+        exchange = await http.send(http.client.build_request("GET", "http://helpdesk.test/api"))
+    finally:
+        await http.aclose()
+    assert exchange.error.startswith("cannot connect")
+    shown = exchange.error + exchange.trace.error + exchange.trace.summary() + "\n".join(debug_logs.lines)
+    for secret in (SECRET, "pw-9988", "tok-5566"):
+        assert secret not in shown

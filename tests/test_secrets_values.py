@@ -98,3 +98,16 @@ def test_unreadable_token_file_is_kept_owner_only(tmp_path):
     assert kept.read_text().startswith('{"access_token"')                  # nothing lost
     assert stat.S_IMODE(kept.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+async def test_invalid_url_error_does_not_quote_a_password_field():
+    """httpx's InvalidURL message quotes the bad part of the URL (here: a password rendered as port)."""
+    from tests.test_flows_runner import TOKEN_INVALID, Helpdesk, connect, template
+
+    bad_port = "hunter2secretport"
+    async with connect(template(TOKEN_INVALID), Helpdesk({}),
+                       values={"base": f"https://hd.test:{bad_port}", "api_key": bad_port}) as hd:
+        found = await hd.search("x")
+    message = str(found.errors[0])
+    assert "has an invalid URL" in message and "Invalid port" in message
+    assert bad_port not in message

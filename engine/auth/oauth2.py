@@ -304,7 +304,7 @@ class OAuth2Auth:
                     detail += f": {data['error_description']}"
             elif exchange.ok:
                 detail = "the answer has no access_token"
-            self.last_error = self.http.redactor.text(
+            self.last_error = self.http.redactor.message(
                 f"cannot {purpose}: HTTP {exchange.status}" + (f" {detail}" if detail else ""))
             if detail.startswith("invalid_grant"):
                 self.last_error += "; authorize deskline again"

@@ -251,4 +251,4 @@ class HelpdeskHttp:
             DeadlineExceeded: "deadline",
         }.get(type(error), type(error).__name__)
         detail = str(error)
-        return self.redactor.text(f"{kind}: {detail}" if detail else kind)
+        return self.redactor.message(f"{kind}: {detail}" if detail else kind)

@@ -102,6 +102,10 @@ class Redactor:
     def text(self, text: str) -> str:
         return self.secrets.redact(text)
 
+    def message(self, text: str) -> str:
+        """An error message or note: secrets by value, secret-named pairs and URL credentials masked."""
+        return redact_by_name(self.secrets.redact(text))
+
     def url(self, url: str) -> str:
         parts = urlsplit(url)
         netloc = parts.netloc
@@ -172,6 +176,11 @@ def redact_text(text: str) -> str:
         return text
     for registry in list(_LIVE):
         text = registry.redact(text)
+    return redact_by_name(text)
+
+
+def redact_by_name(text: str) -> str:
+    """*text* with the values of secret-named pairs and URL credentials masked (no registry needed)."""
     text = _PAIR.sub(lambda m: m["key"] + m["sep"] + MASK if sensitive_name(m["key"]) and m["value"] != MASK
                      else m[0], text)
     return _USERINFO.sub(lambda m: m["scheme"] + MASK + "@", text)
