@@ -111,3 +111,22 @@ async def test_invalid_url_error_does_not_quote_a_password_field():
     message = str(found.errors[0])
     assert "has an invalid URL" in message and "Invalid port" in message
     assert bad_port not in message
+
+
+def test_template_export_leaves_out_values_of_secret_named_string_fields(tmp_path, monkeypatch):
+    """A key typed as a plain string field (Editor="string") is still a secret by its name."""
+    from engine.template.store import TemplateStore
+    from tests.conftest import DATA
+
+    monkeypatch.setenv("DESKLINE_DATA_DIR", str(tmp_path / "data"))
+    full = (DATA / "templates" / "full-oauth2.xml").read_bytes()
+    src = tmp_path / "s.xml"
+    src.write_bytes(full.replace(b'Editor="password" Title="Client Secret" Key="client_secret" />',
+                                 f'Editor="string" Title="Client Secret" Key="client_secret" Value="{SECRET}" />'.encode())
+                        .replace(b'Key="domain" />', b'Key="domain" Value="helpdesk.example" />'))
+    store = TemplateStore()
+    store.import_path(src, name="s")
+    [xml] = store.export("s", tmp_path / "out")
+    exported = xml.read_bytes()
+    assert SECRET.encode() not in exported
+    assert b'Value="helpdesk.example"' in exported   # ordinary defaults are kept
