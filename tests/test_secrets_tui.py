@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from textual.widgets import DataTable, Static
 
 from engine.console import Engine
@@ -59,3 +61,47 @@ async def test_demo_console_renders_no_secret_in_any_pane_trace_or_curl():
     assert engine.demo_pbx.issued_tokens
     text = "\n".join(shown)
     assert sorted(s for s in secrets if s in text) == []
+
+
+def test_crash_report_shows_no_locals_and_no_registered_secret():
+    from engine.http import SecretRegistry
+    from engine.http.redaction import register_secrets
+
+    secret, local_only = "s3cr3t-Valu3-0123456789", "local-only-token-value"
+    registry = register_secrets(SecretRegistry([secret]))
+    app = make_app(AppOptions(animation_level="none"))
+
+    def send(token: str) -> None:
+        also = local_only  # noqa: F841 - a local that Textual's report would print
+        raise RuntimeError(f"helpdesk refused {token}")
+
+    try:
+        send(secret)
+    except RuntimeError:
+        report = app.crash_report().plain
+    assert registry
+    assert "RuntimeError" in report and "helpdesk refused ***" in report and "send" in report
+    assert secret not in report and local_only not in report
+
+
+async def test_a_crash_in_the_running_console_uses_the_redacted_report(monkeypatch):
+    from engine.http import SecretRegistry
+    from engine.http.redaction import register_secrets
+
+    secret = "s3cr3t-Crash-0123456789"
+    registry = register_secrets(SecretRegistry([secret]))
+    app = make_app(AppOptions(animation_level="none"))
+    reports = []
+    original = app.crash_report
+    monkeypatch.setattr(app, "crash_report", lambda: reports.append(original()) or reports[-1])
+
+    def boom() -> None:
+        token = secret  # noqa: F841
+        raise RuntimeError(f"refused {secret}")
+
+    with pytest.raises(RuntimeError):
+        async with app.run_test() as pilot:
+            app.call_later(boom)                 # fails inside the app's message loop, like a real bug
+            await pilot.pause()
+    assert registry and reports
+    assert "refused ***" in reports[0].plain and secret not in reports[0].plain
