@@ -105,3 +105,18 @@ async def test_a_crash_in_the_running_console_uses_the_redacted_report(monkeypat
             await pilot.pause()
     assert registry and reports
     assert "refused ***" in reports[0].plain and secret not in reports[0].plain
+
+
+def test_committed_snapshots_hold_no_known_secret():
+    """The SVG snapshots are published with the repo: none shows a demo or test credential."""
+    from engine.demo.helpdesk import DemoOptions
+    from engine.pbx.simulator import PbxSimulator
+    from tests.conftest import REPO
+
+    options = DemoOptions()
+    secrets = [options.api_token, options.basic_password, options.client_secret, PbxSimulator().client_secret,
+               "k-secret-value-42", "deskline-demo-secret"]
+    svgs = sorted((REPO / "snapshots").rglob("*.svg"))
+    assert svgs
+    leaks = [(svg.name, s) for svg in svgs for s in secrets if s in svg.read_text(encoding="utf-8")]
+    assert leaks == []
