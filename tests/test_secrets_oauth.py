@@ -61,3 +61,23 @@ async def test_oauth2_session_leaks_no_secret(demo, tmp_path, clock, debug_logs,
     assert any("oauth/token" in line for line in shown)              # the token requests were traced/logged
     text = "\n".join(shown)
     assert sorted(s for s in secrets if s in text) == []
+
+
+async def test_callback_server_does_not_echo_the_code_and_forbids_caching(debug_logs):  # noqa: F811
+    import httpx
+
+    from engine.auth.callback import CallbackServer
+
+    code = "auth-code-0123456789abcdef"
+    async with CallbackServer(port=0) as server:
+        async with httpx.AsyncClient(trust_env=False) as browser:
+            answer = await browser.get(f"{server.redirect_uri}?code={code}&state=st-1")
+            refused = await browser.get(f"{server.redirect_uri}?error=access_denied&error_description=x{code}")
+        params = await server.wait(1)
+    assert params["code"] == code                               # handed over to deskline ...
+    for reply in (answer, refused):
+        assert reply.status_code == 200
+        assert code not in reply.text                           # ... and never shown back
+        assert reply.headers["cache-control"] == "no-store"
+        assert reply.headers["referrer-policy"] == "no-referrer"
+    assert f"code={code}" not in "\n".join(debug_logs.lines)     # the test's own httpx client logs the URL
