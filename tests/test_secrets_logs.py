@@ -138,3 +138,48 @@ async def test_transport_error_messages_hide_secrets(debug_logs):
     shown = exchange.error + exchange.trace.error + exchange.trace.summary() + "\n".join(debug_logs.lines)
     for secret in (SECRET, "pw-9988", "tok-5566"):
         assert secret not in shown
+
+
+def test_every_engine_logger_carries_the_redaction_filter():
+    """A new logger in engine/ must be a redacted one: records of child loggers skip their parents' filters."""
+    import importlib
+    import pkgutil
+    import re as _re
+
+    import engine
+    from engine.http.redaction import LOG_REDACTION
+    from tests.conftest import REPO
+
+    for info in pkgutil.walk_packages(engine.__path__, "engine."):
+        if not info.name.endswith("__main__"):
+            importlib.import_module(info.name)
+    names = set()
+    for path in (REPO / "engine").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        module = ".".join(path.relative_to(REPO).with_suffix("").parts)
+        names |= set(_re.findall(r"""(?:getLogger|redacted_logger)\(\s*["']([\w.]+)["']""", text))
+        if _re.search(r"getLogger\(__name__\)", text):
+            names.add(module)
+    assert "deskline.http" in names and "engine.outbox" in names
+    missing = sorted(n for n in names if LOG_REDACTION not in logging.getLogger(n).filters)
+    assert missing == []
+
+
+async def test_headless_demo_output_and_logs_hold_no_secret(debug_logs, monkeypatch):
+    """``deskline demo --headless`` prints facts; neither they nor the logs show a credential."""
+    from tui.commands.console import headless_demo
+
+    engines = []
+    original = Engine.demo.__func__
+
+    async def demo(cls, **kw):
+        engines.append(await original(cls, **kw))
+        return engines[-1]
+
+    monkeypatch.setattr(Engine, "demo", classmethod(demo))
+    out = io.StringIO()
+    assert await headless_demo(out, speed=0) == 0, out.getvalue()
+    [engine] = engines
+    secrets = [engine.demo_helpdesk.options.api_token, engine.demo_pbx.client_secret, *engine.demo_pbx.issued_tokens]
+    assert engine.demo_pbx.issued_tokens and "done: 4 calls" in out.getvalue()
+    assert _leaks(out.getvalue() + "\n".join(debug_logs.lines), secrets) == []
