@@ -751,14 +751,14 @@ def save_setting(key: str, value: Any, *, path: str | Path | None = None,
         if not isinstance(value, str):
             raise ConfigError(f"a key binding is a string such as \"ctrl+q\", got {_describe(value)}",
                               Location(field=key))
-    else:
+    secret = section in SECTIONS and bool(_field_map(SECTIONS[section])[name].metadata.get("secret"))
+    if section not in FREE_SECTIONS:
         try:
-            value = _coerce(value, _hint(SECTIONS[section], name), from_text=False)
+            value = _coerce(value, _hint(SECTIONS[section], name), from_text=False, secret=secret)
             _check(section, name, value)
         except ValueError as exc:
             raise ConfigError(str(exc), Location(field=key)) from None
     file, _ = config_path(path, env)
-    secret = section in SECTIONS and bool(_field_map(SECTIONS[section])[name].metadata.get("secret"))
     target = file.with_name(SECRETS_FILE) if secret else file
     if target.exists():
         _read_toml(target)  # refuse to edit a file that does not parse (it would lose text)

@@ -130,3 +130,22 @@ def test_template_export_leaves_out_values_of_secret_named_string_fields(tmp_pat
     exported = xml.read_bytes()
     assert SECRET.encode() not in exported
     assert b'Value="helpdesk.example"' in exported   # ordinary defaults are kept
+
+
+def test_save_setting_does_not_echo_a_wrong_typed_secret(env, tmp_path):
+    from engine.config import save_setting
+
+    with pytest.raises(ConfigError) as err:
+        save_setting("pbx.client_secret", 918273645546372, env=env)
+    assert "expected" in str(err.value) and "918273645546372" not in str(err.value)
+    with pytest.raises(ConfigError, match=r"got a whole number \(5\)"):
+        save_setting("pbx.url", 5, env=env)                       # ordinary values are still quoted
+
+
+def test_config_repr_and_sources_show_where_a_secret_came_from_not_its_value(env, tmp_path):
+    env["DESKLINE_PBX__CLIENT_SECRET"] = SECRET
+    config = load_config(env=env, overrides={"pbx": {"client_id": "deskline"}})
+    assert config.pbx.client_secret == SECRET
+    assert config.source_of("pbx.client_secret") == "env DESKLINE_PBX__CLIENT_SECRET"
+    shown = repr(config) + str(config.pbx) + repr(config.pbx) + "".join(config.locate().lines())
+    assert SECRET not in shown and "deskline" in shown
