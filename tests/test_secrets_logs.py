@@ -183,3 +183,23 @@ async def test_headless_demo_output_and_logs_hold_no_secret(debug_logs, monkeypa
     secrets = [engine.demo_helpdesk.options.api_token, engine.demo_pbx.client_secret, *engine.demo_pbx.issued_tokens]
     assert engine.demo_pbx.issued_tokens and "done: 4 calls" in out.getvalue()
     assert _leaks(out.getvalue() + "\n".join(debug_logs.lines), secrets) == []
+
+
+async def test_history_export_masks_the_engines_secrets(tmp_path):
+    """Engine.export_history hands every live secret (helpdesk and PBX) to the store's export."""
+    engine = await Engine.demo(speed=0, store_path=tmp_path / "demo.sqlite3")
+    try:
+        await engine.start_demo()
+        async with asyncio.timeout(60):
+            await engine.demo_done.wait()
+            await engine.idle(timeout=30)
+        [call, *_] = await engine.history(10)
+        token, pbx_token = engine.demo_helpdesk.options.api_token, engine.demo_pbx.issued_tokens[-2]
+        await engine.outbox.enqueue(call.call_id, "CallJournal", {"note": f"{token} / {pbx_token}"},
+                                    request="leak-check")
+        written = await engine.export_history(tmp_path / "history.json", "json")
+    finally:
+        await engine.stop()
+    text = (tmp_path / "history.json").read_text(encoding="utf-8")
+    assert written >= 4 and "leak-check" in text
+    assert token not in text and pbx_token not in text

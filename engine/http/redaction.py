@@ -81,6 +81,11 @@ class SecretRegistry:
     def __len__(self) -> int:
         return len(self._forms)
 
+    def __iter__(self):
+        """Every registered form (for redactors that take a plain list, such as the history export)."""
+        with self._lock:
+            return iter(sorted(self._forms))
+
     def redact(self, text: str) -> str:
         """Replace every registered secret in *text* by ``***``."""
         pattern = self._pattern

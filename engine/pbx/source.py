@@ -157,6 +157,11 @@ class OpenApiSource:
         self._secrets = register_secrets(SecretRegistry([client_secret]))
         self._token_secrets: list[SecretRegistry] = []
 
+    @property
+    def secrets(self) -> list[str]:
+        """The client secret and the tokens in use (every form), for redaction elsewhere (exports)."""
+        return [form for registry in (self._secrets, *self._token_secrets) for form in registry]
+
     def _status(self, state: str, detail: str = "", **kw: Any) -> SourceStatus:
         """A status for the consumer, also logged (details never hold tokens or the secret)."""
         level = logging.WARNING if state in (LOST, AUTH_FAILED) else logging.INFO
