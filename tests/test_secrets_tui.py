@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from textual.widgets import DataTable, Static
 
 from engine.console import Engine

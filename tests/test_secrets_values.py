@@ -9,7 +9,7 @@ import pytest
 
 from engine.auth.base import BasicAuth, BearerAuth
 from engine.auth.oauth2 import OAuth2Config, build_authorization_request
-from engine.auth.tokens import TokenStore, TokenSet
+from engine.auth.tokens import TokenSet, TokenStore
 from engine.config import ConfigError, load_config, load_field_values
 from engine.pbx.source import OpenApiSource, _Tokens
 
@@ -88,7 +88,7 @@ def test_field_values_file_errors_do_not_echo_a_password(tmp_path):
 
 def test_unreadable_token_file_is_kept_owner_only(tmp_path):
     path = tmp_path / "tokens.json"
-    path.write_text('{"access_token": "%s", "refresh_token": 5' % SECRET)  # damaged, world-readable
+    path.write_text(f'{{"access_token": "{SECRET}", "refresh_token": 5')  # damaged, world-readable
     os.chmod(path, 0o644)
     store = TokenStore(path)
     assert store.load() is None and store.problem
