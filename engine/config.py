@@ -385,7 +385,7 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
-def _coerce(value: Any, hint: Any, *, from_text: bool) -> Any:
+def _coerce(value: Any, hint: Any, *, from_text: bool, secret: bool = False) -> Any:
     """*value* as *hint*, or ``ValueError`` with the reason (text comes from env vars and flags)."""
     if from_text and isinstance(value, str):
         text = value.strip()
@@ -423,14 +423,17 @@ def _coerce(value: Any, hint: Any, *, from_text: bool) -> Any:
     elif typing.get_origin(hint) is list:
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             return list(value)
-    raise ValueError(f"expected {_type_name(hint)}, got {_describe(value)}")
+    raise ValueError(f"expected {_type_name(hint)}, got {_describe(value, secret=secret)}")
 
 
-def _describe(value: Any) -> str:
+def _describe(value: Any, *, secret: bool = False) -> str:
+    """What *value* is, for an error; a secret's value is never shown."""
     kind = {bool: "a boolean", int: "a whole number", float: "a number", str: "a string", list: "a list",
             dict: "a table"}.get(type(value), type(value).__name__)
     if isinstance(value, dict) or hasattr(value, "items"):
         kind = "a table"
+    if secret:
+        return kind
     shown = repr(value)
     return f"{kind} ({shown if len(shown) <= 40 else shown[:37] + '...'})"
 
@@ -539,10 +542,23 @@ def _read_toml(path: Path, what: str = "the config file") -> tuple[dict[str, Any
         if found:
             message = message[:found.start()].strip()
         raise ConfigError(f"not valid TOML: {message}", Location(file=str(path), line=line, col=col),
-                          caret_excerpt(text, line, col) if line else "") from None
+                          caret_excerpt(_mask_secret_line(text, line), line, col) if line else "") from None
     except RecursionError:  # tomllib recurses per nested array or inline table
         raise ConfigError("not valid TOML: arrays or tables nest too deeply", Location(file=str(path))) from None
     return data, _KeyLines(text), text
+
+
+_SECRET_ASSIGNMENT = re.compile(r"""^(\s*["']?([A-Za-z0-9_.\-]+)["']?\s*=\s*)(.*)$""")
+
+
+def _mask_secret_line(text: str, line: int) -> str:
+    """*text* with the value on *line* masked when its key names a secret (for error excerpts)."""
+    lines = text.split("\n")
+    if 0 < line <= len(lines):
+        found = _SECRET_ASSIGNMENT.match(lines[line - 1])
+        if found and found.group(3) and SECRET_FIELD.search(found.group(2).rpartition(".")[2]):
+            lines[line - 1] = found.group(1) + "***"
+    return "\n".join(lines)
 
 
 def _others_can_read(path: Path) -> bool:
@@ -655,7 +671,8 @@ class _Layers:
     def _set(self, section: str, name: str, value: Any, loc: Location, source: str, *, from_text: bool) -> None:
         hint = _hint(SECTIONS[section], name)
         try:
-            value = _coerce(value, hint, from_text=from_text)
+            value = _coerce(value, hint, from_text=from_text,
+                            secret=bool(_field_map(SECTIONS[section])[name].metadata.get("secret")))
             _check(section, name, value)
         except ValueError as exc:
             self.errors.append(ConfigError(str(exc), loc))
@@ -722,7 +739,8 @@ def load_field_values(path: Path) -> dict[str, str]:
         elif isinstance(value, (int, float)):
             value = str(value)
         if not isinstance(value, str):
-            errors.append(ConfigError(f"a field value is text, got {_describe(value)}", loc))
+            errors.append(ConfigError(f"a field value is text, got {_describe(value, secret=bool(SECRET_FIELD.search(name)))}",
+                                      loc))
             continue
         if value and SECRET_FIELD.search(name) and _others_can_read(path):
             errors.append(ConfigError(f"a credential in a file others can read; run 'chmod 600 {path}'", loc))
@@ -750,14 +768,14 @@ def save_setting(key: str, value: Any, *, path: str | Path | None = None,
         if not isinstance(value, str):
             raise ConfigError(f"a key binding is a string such as \"ctrl+q\", got {_describe(value)}",
                               Location(field=key))
-    else:
+    secret = section in SECTIONS and bool(_field_map(SECTIONS[section])[name].metadata.get("secret"))
+    if section not in FREE_SECTIONS:
         try:
-            value = _coerce(value, _hint(SECTIONS[section], name), from_text=False)
+            value = _coerce(value, _hint(SECTIONS[section], name), from_text=False, secret=secret)
             _check(section, name, value)
         except ValueError as exc:
             raise ConfigError(str(exc), Location(field=key)) from None
     file, _ = config_path(path, env)
-    secret = section in SECTIONS and bool(_field_map(SECTIONS[section])[name].metadata.get("secret"))
     target = file.with_name(SECRETS_FILE) if secret else file
     if target.exists():
         _read_toml(target)  # refuse to edit a file that does not parse (it would lose text)

@@ -746,6 +746,11 @@ class Engine:
     async def history(self, limit: int = 100, text: str = "") -> list[CallRecord]:
         return await self.store.history(limit, HistoryFilter(text=text))
 
+    async def export_history(self, dest: str | Path, fmt: str = "csv", text: str = "") -> int:
+        """Write the call history to *dest* (CSV or JSON) with every secret of this engine masked."""
+        secrets = [*self.integration.http.secrets, *getattr(self.source, "secrets", ())]
+        return await self.store.export(dest, fmt, filter=HistoryFilter(text=text) if text else None, secrets=secrets)
+
     async def outbox_items(self, states: Iterable[ItemState] | None = None) -> list[WorkItem]:
         return await self.store.items(states)
 

@@ -114,6 +114,29 @@ class DesklineApp(App[int]):
         if options.keymap:
             self.set_keymap(options.keymap)
 
+    def _fatal_error(self) -> None:
+        """Textual's crash report shows every frame's locals (tokens, field values); ours shows none, redacted."""
+        self.bell()
+        self._exit_renderables.append(self.crash_report())
+        self._close_messages_no_wait()
+
+    def crash_report(self):
+        """The current exception's traceback without locals and with every known secret masked."""
+        import io
+
+        import rich
+        from rich.console import Console
+        from rich.text import Text
+        from rich.traceback import Traceback
+
+        from engine.http.redaction import redact_text
+
+        out = io.StringIO()
+        # plain text: highlighting would split a secret into styled pieces the redaction cannot see
+        Console(file=out, width=self.console.width or 100, color_system=None, highlight=False).print(
+            Traceback(show_locals=False, width=None, suppress=[rich]))
+        return Text(redact_text(out.getvalue()))
+
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(APP_VARIABLES)
 

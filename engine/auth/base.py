@@ -72,7 +72,7 @@ class BasicAuth:
     (``{{.username:.password}}`` or ``{{.api_key:}}``); see :meth:`from_format`.
     """
 
-    credential: str
+    credential: str = field(repr=False)
     kind: str = "basic"
 
     @classmethod
@@ -100,7 +100,7 @@ class BasicAuth:
 class BearerAuth:
     """A static token: ``Authorization: <scheme> <token>`` (``Bearer``, RT's ``token``, DRF's ``Token``)."""
 
-    token: str
+    token: str = field(repr=False)
     scheme: str = "Bearer"
     header_name: str = "Authorization"
     kind: str = field(default="bearer")

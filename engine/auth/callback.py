@@ -104,5 +104,7 @@ class CallbackServer:
     def _reply(writer: asyncio.StreamWriter, status: int, title: str, text: str) -> None:
         body = _PAGE.format(title=title, text=text).encode()
         reason = {200: "OK", 400: "Bad Request", 404: "Not Found"}[status]
+        # the page's address holds the authorization code: no caching, no Referer to anywhere
         writer.write(f"HTTP/1.1 {status} {reason}\r\nContent-Type: text/html; charset=utf-8\r\n"
+                     "Cache-Control: no-store\r\nReferrer-Policy: no-referrer\r\n"
                      f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)

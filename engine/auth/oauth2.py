@@ -16,7 +16,7 @@ import json
 import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
@@ -50,7 +50,7 @@ class OAuth2Config:
     authorization_endpoint: str
     token_endpoint: str
     client_id: str
-    client_secret: str = ""
+    client_secret: str = field(default="", repr=False)
     scope: str = ""
     additional_query: str = ""
     redirect_uri: str = default_redirect_uri()
@@ -73,7 +73,7 @@ class AuthorizationRequest:
     url: str
     state: str
     redirect_uri: str
-    code_verifier: str = ""
+    code_verifier: str = field(default="", repr=False)
 
 
 def build_authorization_request(config: OAuth2Config, *, state: str | None = None,
@@ -318,7 +318,7 @@ class OAuth2Auth:
                 detail = "the access_token in the answer is not text"
             elif exchange.ok:
                 detail = "the answer has no access_token"
-            self.last_error = self.http.redactor.text(
+            self.last_error = self.http.redactor.message(
                 f"cannot {purpose}: HTTP {exchange.status}" + (f" {detail}" if detail else ""))
             if detail.startswith("invalid_grant"):
                 self.last_error += "; authorize deskline again"

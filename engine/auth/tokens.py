@@ -6,7 +6,7 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from engine.auth.base import AuthError
@@ -18,9 +18,9 @@ from engine.files import atomic_write
 class TokenSet:
     """Tokens of one integration, with when they were obtained and when they expire."""
 
-    access_token: str
+    access_token: str = field(repr=False)
     token_type: str = "Bearer"
-    refresh_token: str = ""
+    refresh_token: str = field(default="", repr=False)
     scope: str = ""
     expires_at: float | None = None
     obtained_at: float = 0.0
@@ -91,7 +91,9 @@ class TokenStore:
         """Write the tokens; a disk that refuses is an AuthError naming the file (the tokens stay in memory)."""
         try:
             if self.problem and self.path.exists():
-                os.replace(self.path, self.path.with_name(self.path.name + ".unreadable"))  # lose no data
+                kept = self.path.with_name(self.path.name + ".unreadable")
+                os.replace(self.path, kept)  # lose no data
+                os.chmod(kept, 0o600)        # it may hold tokens, whatever mode the damaged file had
                 self.problem = ""
             atomic_write(self.path, json.dumps(asdict(tokens)).encode("utf-8"), private=True)
         except OSError as exc:

@@ -148,7 +148,7 @@ async def _search_types(rt: Runtime, scenario_id: str, scope: dict[str, str],
                                                        "CallerNumber": scope.get("ReceivedNumber", "")},
                                     rt.render)
                 except Exception as exc:  # a bad popup format must not hide the contact
-                    outcome.trace.notes.append(rt.http.redactor.text(f"popup URL: {exc}"))
+                    outcome.trace.notes.append(rt.http.redactor.message(f"popup URL: {exc}"))
                 matches.append(ContactMatch(contact_type, dict(record), url))
     return matches
 

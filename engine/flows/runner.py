@@ -149,8 +149,9 @@ class Runtime:
                 if not declared and json_body:
                     headers.append(("Content-Type", "application/json"))
         except LocatedError as exc:
-            raise ScenarioError(f"request {request.name!r} cannot be rendered: {exc.message}", exc.location,
-                                exc.excerpt, scenario=scenario, request=request.name) from None
+            hide = self.http.redactor.message  # a render error may quote a field value
+            raise ScenarioError(f"request {request.name!r} cannot be rendered: {hide(exc.message)}", exc.location,
+                                hide(exc.excerpt), scenario=scenario, request=request.name) from None
         method = (request.method or "GET").upper()
         if query:
             # appended to what the URL format wrote, which is kept byte for byte
@@ -162,7 +163,8 @@ class Runtime:
             built = self.http.build_request(method, target, headers=headers, content=content or None)
         except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as exc:
             raise ScenarioError(f"request {request.name!r} has an invalid URL {self.http.redactor.url(target)!r}: "
-                                f"{exc}", request.location, scenario=scenario, request=request.name) from None
+                                f"{self.http.redactor.message(str(exc))}", request.location, scenario=scenario,
+                                request=request.name) from None
         if built.url.port is not None and not 0 < built.url.port < 65536:
             raise ScenarioError(f"request {request.name!r}: the rendered URL {self.http.redactor.url(target)!r} "
                                 f"has port {built.url.port}; a port is 1-65535", request.location,

@@ -10,9 +10,7 @@ on, proxies come from the environment, every request carries
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
-import weakref
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -20,12 +18,12 @@ from dataclasses import dataclass, field
 import httpx
 
 from engine import __version__
-from engine.http.redaction import Redactor, SecretRegistry
+from engine.http.redaction import Redactor, SecretRegistry, redacted_logger, register_secrets
 from engine.http.retry import RetryPolicy
 from engine.http.trace import DEFAULT_RESPONSE_CAP, Attempt, Trace, record_response, request_trace
 
 USER_AGENT = f"deskline/{__version__}"
-log = logging.getLogger("deskline.http")
+log = redacted_logger("deskline.http")
 
 # A contact popup that arrives after the caller hung up is useless: a phone
 # rings for 20-30 s, so one request gets 2 s to connect and 5 s to answer,
@@ -88,28 +86,6 @@ class DeadlineExceeded(Exception):
     """The answer was not complete within the request's deadline (a slow or trickling server)."""
 
 
-class _HttpxLogRedaction(logging.Filter):
-    """httpx logs every request URL at INFO; redact it with the live integrations' secrets."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.redactors: weakref.WeakSet[Redactor] = weakref.WeakSet()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        for redactor in list(self.redactors):
-            message = redactor.text(message)
-        for redactor in list(self.redactors)[:1]:
-            message = " ".join(redactor.url(w) if "://" in w else w for w in message.split(" "))
-        record.msg, record.args = message, ()
-        return True
-
-
-_HTTPX_LOG_REDACTION = _HttpxLogRedaction()
-for _name in ("httpx", "httpcore"):
-    logging.getLogger(_name).addFilter(_HTTPX_LOG_REDACTION)
-
-
 class HelpdeskHttp:
     """Sends requests to one helpdesk."""
 
@@ -126,7 +102,7 @@ class HelpdeskHttp:
         self.settings = settings or HttpSettings()
         self.secrets = secrets if secrets is not None else SecretRegistry()
         self.redactor = Redactor(self.secrets)
-        _HTTPX_LOG_REDACTION.redactors.add(self.redactor)
+        register_secrets(self.secrets)  # httpx logs request URLs; keep these secrets out of every log
         self._sleep = sleep
         self._rng = rng
         self._on_trace = on_trace
@@ -275,4 +251,4 @@ class HelpdeskHttp:
             DeadlineExceeded: "deadline",
         }.get(type(error), type(error).__name__)
         detail = str(error)
-        return self.redactor.text(f"{kind}: {detail}" if detail else kind)
+        return self.redactor.message(f"{kind}: {detail}" if detail else kind)

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import re
 import threading
+import weakref
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
@@ -79,6 +81,11 @@ class SecretRegistry:
     def __len__(self) -> int:
         return len(self._forms)
 
+    def __iter__(self):
+        """Every registered form (for redactors that take a plain list, such as the history export)."""
+        with self._lock:
+            return iter(sorted(self._forms))
+
     def redact(self, text: str) -> str:
         """Replace every registered secret in *text* by ``***``."""
         pattern = self._pattern
@@ -99,6 +106,10 @@ class Redactor:
 
     def text(self, text: str) -> str:
         return self.secrets.redact(text)
+
+    def message(self, text: str) -> str:
+        """An error message or note: secrets by value, secret-named pairs and URL credentials masked."""
+        return redact_by_name(self.secrets.redact(text))
 
     def url(self, url: str) -> str:
         try:
@@ -151,3 +162,75 @@ class Redactor:
         if isinstance(value, list):
             return [self._json(v) for v in value]
         return value
+
+
+# -- logging ---------------------------------------------------------------------------------
+#
+# One filter keeps secrets out of every log record deskline and its libraries write: the
+# secrets of every live integration and PBX connection (by value) plus ``name=value`` and
+# ``"name": "value"`` pairs whose name says secret, and ``user:password@`` in URLs.
+
+_LIVE: weakref.WeakSet[SecretRegistry] = weakref.WeakSet()
+_PAIR = re.compile(r"""(?P<key>[A-Za-z_][\w-]*)(?P<sep>=|["']\s*:\s*["']?)(?P<value>[^&\s"',}\]]+)""")
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][\w+.-]*://)[^/\s@]+@")
+
+
+def register_secrets(registry: SecretRegistry) -> SecretRegistry:
+    """Have log records redacted with *registry* for as long as it is alive."""
+    _LIVE.add(registry)
+    return registry
+
+
+def redact_text(text: str) -> str:
+    """*text* without the live secrets, secret-named pairs or URL credentials (for logs)."""
+    if not text:
+        return text
+    for registry in list(_LIVE):
+        text = registry.redact(text)
+    return redact_by_name(text)
+
+
+def redact_by_name(text: str) -> str:
+    """*text* with the values of secret-named pairs and URL credentials masked (no registry needed)."""
+    text = _PAIR.sub(lambda m: m["key"] + m["sep"] + MASK if sensitive_name(m["key"]) and m["value"] != MASK
+                     else m[0], text)
+    return _USERINFO.sub(lambda m: m["scheme"] + MASK + "@", text)
+
+
+class LogRedaction(logging.Filter):
+    """Replaces a record's message by its redacted text (exception text included)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a broken record is logging's to report, with its args dropped
+            message = str(record.msg)
+        record.msg, record.args = redact_text(message), ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact_text(record.exc_text)
+        return True
+
+
+LOG_REDACTION = LogRedaction()
+
+# Logger filters do not see records of child loggers, so every logger that writes is named.
+REDACTED_LOGGERS = (
+    "httpx", "httpcore", "httpcore.connection", "httpcore.http11", "httpcore.http2", "httpcore.proxy",
+    "httpcore.socks", "websockets", "websockets.client", "websockets.server", "websockets.protocol",
+    "deskline", "deskline.http", "deskline.pbx", "deskline.pbx.websocket", "deskline.pbx.simulator",
+    "deskline.console", "deskline.auth", "engine.outbox",
+)
+
+
+def redacted_logger(name: str) -> logging.Logger:
+    """``logging.getLogger(name)`` with :data:`LOG_REDACTION` on it."""
+    logger = logging.getLogger(name)
+    if LOG_REDACTION not in logger.filters:
+        logger.addFilter(LOG_REDACTION)
+    return logger
+
+
+for _name in REDACTED_LOGGERS:
+    redacted_logger(_name)

@@ -14,11 +14,10 @@ import json
 import logging
 import math
 import random
-import re
 import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -29,13 +28,14 @@ import websockets
 from websockets.asyncio.client import connect as ws_connect
 
 from engine.errors import LocatedError, Location
+from engine.http.redaction import SecretRegistry, redact_text, redacted_logger, register_secrets
 from engine.pbx.events import (
     CALL_FAILED, CALL_FORWARDED, CALL_STATUS_CHANGED, EXTENSION_STATUS_CHANGED, INBOUND_CALL_INVITATION,
     NEW_CDR, UACSTA_CALL, CallEvent, FrameError, is_subscription_ack, parse_event,
 )
 from engine.pbx.script import expand_script
 
-log = logging.getLogger("deskline.pbx")
+log = redacted_logger("deskline.pbx")
 
 CONNECTING = "connecting"
 SUBSCRIBED = "subscribed"
@@ -77,33 +77,25 @@ class PbxEventSource(Protocol):
 
 
 # -- secrets stay out of logs -----------------------------------------------------------------
-
-_TOKEN_IN_TEXT = re.compile(r"((?:access|refresh)_token[\"']?\s*[=:]\s*[\"']?)[^&\s\"',}]+")
+# One mechanism for the whole product (engine.http.redaction): the client secret and every token
+# the PBX hands out are registered with it, and websockets' and httpx's loggers are filtered.
 
 
 def redact(text: str) -> str:
-    """Replace access and refresh tokens in a URL, a query or a JSON text with ``***``."""
-    return _TOKEN_IN_TEXT.sub(r"\1***", text)
+    """*text* without the live secrets and secret-named ``name=value`` pairs (access_token=...)."""
+    return redact_text(text)
 
 
 class RedactingLogger(logging.LoggerAdapter):
-    """Hands log records on with tokens blanked out (websockets logs the request line at DEBUG)."""
+    """Hands log records on with secrets blanked out (websockets logs the request line at DEBUG)."""
+
+    def __init__(self, logger: logging.Logger, extra: Any = None) -> None:
+        super().__init__(redacted_logger(logger.name), extra)
 
     def log(self, level, msg, *args, **kwargs):  # noqa: D102
         if self.isEnabledFor(level):
             args = tuple(redact(a) if isinstance(a, str) else a for a in args)
             self.logger.log(level, redact(str(msg)), *args, **kwargs)
-
-
-class _RedactingFilter(logging.Filter):
-    """Blanks tokens in the finished message, whatever other filters did to msg/args before."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = redact(record.getMessage()), ()
-        return True
-
-
-_HTTPX_FILTER = _RedactingFilter()
 
 
 # -- Yeastar Open API ------------------------------------------------------------------------
@@ -118,9 +110,9 @@ class _SubscribeRejected(Exception):
 
 @dataclass(slots=True)
 class _Tokens:
-    access: str
+    access: str = field(repr=False)
     access_expires: float      # monotonic
-    refresh: str
+    refresh: str = field(repr=False)
     refresh_expires: float
     refresh_at: float          # when to refresh the access token and reconnect
 
@@ -163,9 +155,13 @@ class OpenApiSource:
         self._tokens: _Tokens | None = None
         self._closed = asyncio.Event()
         self._ws: Any = None
-        httpx_logger = logging.getLogger("httpx")
-        if _HTTPX_FILTER not in httpx_logger.filters:
-            httpx_logger.addFilter(_HTTPX_FILTER)
+        self._secrets = register_secrets(SecretRegistry([client_secret]))
+        self._token_secrets: list[SecretRegistry] = []
+
+    @property
+    def secrets(self) -> list[str]:
+        """The client secret and the tokens in use (every form), for redaction elsewhere (exports)."""
+        return [form for registry in (self._secrets, *self._token_secrets) for form in registry]
 
     def _status(self, state: str, detail: str = "", **kw: Any) -> SourceStatus:
         """A status for the consumer, also logged (details never hold tokens or the secret)."""
@@ -218,6 +214,8 @@ class OpenApiSource:
             raise ConnectionError("the PBX answered without an access_token")
         self._tokens = _Tokens(access, now + access_ttl, refresh if isinstance(refresh, str) else "",
                                now + refresh_ttl, now + max(access_ttl - 300.0, access_ttl * 0.8))
+        # the tokens in use and the ones before them (still valid for a while) stay out of logs
+        self._token_secrets = [*self._token_secrets[-1:], register_secrets(SecretRegistry([access, self._tokens.refresh]))]
 
     async def _authenticate(self, http: httpx.AsyncClient) -> str:
         """A valid access token: refreshed when possible, else a new login. Returns how."""

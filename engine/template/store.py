@@ -202,14 +202,18 @@ class TemplateStore:
     def export(self, name: str, dest: str | os.PathLike[str]) -> list[Path]:
         """Copy a stored template (XML as ``<name>.xml`` and its logo) into folder *dest*.
 
-        Secrets stay home: a password-type custom field's ``Value`` is left out of the exported XML
-        (the only change made to it).
+        Secrets stay home: the ``Value`` of a password-type custom field, or of one whose name says
+        secret (``client_secret``, ``api_key``, like the integration's redaction), is left out of the
+        exported XML (the only change made to it).
         """
+        from engine.http.redaction import sensitive_name
+
         folder = self._existing(name)
         out_dir = Path(dest)
         template = load_template(folder / TEMPLATE_FILE)
         for f in template.custom_fields:
-            if f.secret and template.document.nodes[f.ref].get("Value") is not None:
+            if ((f.secret or sensitive_name(f.name) or sensitive_name(f.key or ""))
+                    and template.document.nodes[f.ref].get("Value") is not None):
                 template = template.without_attribute(f.ref, "Value")
         plan: dict[Path, bytes | Path] = {out_dir / f"{name}.xml": template.to_bytes()}
         for p in folder.iterdir():
