@@ -59,3 +59,33 @@ def test_subcommand_help_imports_nothing_heavy(command):
     out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stderr == "[]"
     assert command in out.stdout
+
+
+def test_an_unexpected_error_is_a_redacted_bug_report(monkeypatch, capsys):
+    """A crash in a command prints a traceback without the live secrets and exits 1, never a raw dump."""
+    import tui.cli as cli
+    from engine.http.redaction import SecretRegistry, register_secrets
+
+    registry = register_secrets(SecretRegistry(["s3cr3t-token-value"]))
+
+    def crashing(args):
+        raise RuntimeError("helpdesk said: bad token s3cr3t-token-value")
+
+    monkeypatch.setattr(cli, "_resolve", lambda spec: crashing)
+    assert main(["gjson", "a"]) == 1
+    err = capsys.readouterr().err
+    assert "RuntimeError" in err and "internal error in 'gjson'" in err
+    assert "s3cr3t-token-value" not in err
+    del registry
+
+
+def test_an_uncaught_located_error_is_reported_as_input_error(monkeypatch, capsys):
+    import tui.cli as cli
+    from engine.errors import LocatedError, Location
+
+    def failing(args):
+        raise LocatedError("not a template", Location("x.xml", 3, 7, "Information"))
+
+    monkeypatch.setattr(cli, "_resolve", lambda spec: failing)
+    assert main(["gjson", "a"]) == 2
+    assert capsys.readouterr().err == "error: x.xml:3:7: Information: not a template\n"

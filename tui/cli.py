@@ -158,6 +158,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception:  # a bug: say so, with a traceback that holds no secret
+        return _report_bug(command)
+
+
+def _report_bug(command: str) -> int:
+    """Print an unexpected error as a redacted traceback and ask for a report (exit 1)."""
+    import traceback
+
+    from engine.errors import LocatedError
+    from engine.http.redaction import redact_text
+
+    exc = sys.exc_info()[1]
+    if isinstance(exc, LocatedError):  # a located error no command caught: still the user's input
+        sys.stderr.write(f"error: {redact_text(str(exc))}\n")
+        return 2
+    sys.stderr.write(redact_text(traceback.format_exc()))
+    sys.stderr.write(f"deskline {__version__}: internal error in '{command}' (a bug, not your input); "
+                     "please report it with the lines above\n")
+    return 1
 
 
 if __name__ == "__main__":  # pragma: no cover
