@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 
 from engine.paths import gjson
 from engine.paths.gjson import format_float
+from engine.paths.split import split_top_level
 
 __all__ = [
     "AlternativeOutcome", "FieldDiagnostic", "MappingResult", "MissingField",
@@ -66,32 +67,7 @@ def split_alternatives(spec: str) -> list[str]:
     (which covers ``{{ .Var }}``), not inside double-quoted strings, and not
     when escaped as ``\\,`` (a GJSON key containing a comma).
     """
-    parts: list[str] = []
-    depth = 0
-    in_str = False
-    start = 0
-    i = 0
-    n = len(spec)
-    while i < n:
-        c = spec[i]
-        if c == "\\":
-            i += 2
-            continue
-        if in_str:
-            if c == '"':
-                in_str = False
-        elif c == '"':
-            in_str = True
-        elif c in "([{":
-            depth += 1
-        elif c in ")]}":
-            depth = max(0, depth - 1)
-        elif c == "," and depth == 0:
-            parts.append(spec[start:i])
-            start = i + 1
-        i += 1
-    parts.append(spec[start:])
-    return [p.strip() for p in parts if p.strip()]
+    return [piece.strip() for piece, _, _ in split_top_level(spec, ",") if piece.strip()]
 
 
 # --- template variables ----------------------------------------------------------------

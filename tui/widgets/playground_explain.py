@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 
 from engine.paths import gjson
+from engine.paths.split import split_top_level
 
 PREVIEW = 30
 _MAX_KEYS_TEXT = 4 * 1024 * 1024  # don't decode huge objects just to list their keys
@@ -43,32 +44,7 @@ def split_components(path: str) -> list[tuple[str, int, int]]:
     Separators inside ``[] {} ()`` (multipaths, queries, modifier arguments), inside double-quoted
     strings and after a backslash do not count.
     """
-    parts: list[tuple[str, int, int]] = []
-    depth = 0
-    in_str = False
-    start = 0
-    i = 0
-    n = len(path)
-    while i < n:
-        c = path[i]
-        if c == "\\":
-            i += 2
-            continue
-        if in_str:
-            if c == '"':
-                in_str = False
-        elif c == '"' and depth:
-            in_str = True
-        elif c in "([{":
-            depth += 1
-        elif c in ")]}":
-            depth = max(0, depth - 1)
-        elif c in ".|" and depth == 0:
-            parts.append((path[start:i], start, i))
-            start = i + 1
-        i += 1
-    parts.append((path[start:], start, n))
-    return parts
+    return split_top_level(path, ".|", top_level_strings=False)
 
 
 def preview(raw: str, width: int = PREVIEW) -> str:
