@@ -20,6 +20,24 @@ APP_VARIABLES = {
 }
 
 
+def theme_style(app, variable: str):
+    """A Rich style in the colour of theme variable ``$variable`` (empty style if the theme has none).
+
+    Theme values may be Textual-only names such as ``ansi_bright_red`` (the defaults above, used
+    by ``ansi-dark``/``ansi-light``), which Rich cannot parse, so they go through Textual's Color.
+    """
+    from rich.style import Style
+    from textual.color import Color, ColorParseError
+
+    value = app.theme_variables.get(variable, "") if variable else ""
+    if not value:
+        return Style()
+    try:
+        return Style(color=Color.parse(value).rich_color)
+    except ColorParseError:
+        return Style()
+
+
 def deskline_themes():
     """Return deskline's own Theme objects (imports Textual, so call lazily)."""
     from textual.theme import Theme

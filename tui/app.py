@@ -91,8 +91,11 @@ class DesklineApp(App[int]):
     CSS_PATH = str(STYLESHEET)
     COMMANDS = App.COMMANDS | {DesklineCommands}
     BINDINGS = [
-        Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave deskline", priority=True),
-        Binding("f1", "help", "Help", id="app.help", tooltip="Keys and what each pane does"),
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", tooltip="Leave deskline (works everywhere)",
+                priority=True, show=False),
+        Binding("q", "quit", "Quit", id="app.quit_q", tooltip="Leave deskline (outside text fields)"),
+        Binding("f1,question_mark", "help", "Help", id="app.help",
+                tooltip="Keys and what each pane does (? where F1 is taken by the terminal)"),
         Binding("t", "templates", "Templates", id="app.templates", show=False,
                 tooltip="Browse, lint and edit the stored templates"),
         Binding("g", "playground", "Playground", id="app.playground", show=False,

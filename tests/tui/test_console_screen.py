@@ -44,7 +44,7 @@ async def test_facts_fill_the_call_list_and_the_ringing_call_pops_its_card():
         assert card.has_class("-ringing")
         assert "Unknown caller" in card_text(app) and "Press a to create a contact" in card_text(app)
         status = str(app.screen.query_one("#status", Static).render())
-        assert "PBX: subscribed" in status and "outbox: 1 waiting" in status
+        assert "PBX: ● subscribed" in status and "outbox: 1 waiting" in status
 
 
 async def test_moving_to_a_missed_call_shows_its_card_and_1_9_pick_the_match():

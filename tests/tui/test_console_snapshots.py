@@ -23,9 +23,11 @@ def _clear_toasts(pilot) -> None:
 
 
 def test_calls_with_an_unknown_caller_ringing(snap_compare):
-    """You should see the status line (PBX: subscribed, outbox: 1 waiting), three calls newest first
-    (+15559999 ringing in yellow, +15557000 missed in red, +15550100 ended), and the card of the ringing
-    unknown caller with a yellow border saying 'Press a to create a contact'."""
+    """You should see the status line (PBX: ● subscribed in green, helpdesk: ● HTTP 503 (i) in red, outbox:
+    1 waiting in yellow), three calls newest first with a 'dur' column from the fixed clock (+15559999
+    ringing in yellow, +15557000 missed in red, +15550100 ended), no 'ringing' toast over the card (the
+    call list is on screen), and the card of the ringing unknown caller with a yellow border saying 'Press
+    a to create a contact'."""
 
     async def run_before(pilot):
         await _settle(pilot)

@@ -14,6 +14,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, DataTable, Input, Label, Static
 
+from themes import theme_style
+
 MAX_TRACES = 500
 OPEN_STATES = ("failed", "dead", "attention")
 
@@ -63,7 +65,7 @@ class HistoryPane(Vertical):
         table.clear()
         for item in items:
             state = str(item.state.value if hasattr(item.state, "value") else item.state)
-            colour = self.app.theme_variables.get("call-missed", "") if state in OPEN_STATES else ""
+            colour = theme_style(self.app, "call-missed" if state in OPEN_STATES else "")
             table.add_row(str(item.id), item.scenario, item.call_id, Text(state, style=colour), str(item.attempts),
                           item.last_error[:200], key=str(item.id))
 
@@ -109,9 +111,8 @@ class InspectorPane(Horizontal):
         table = self.query_one("#traces", DataTable)
         index = len(self.traces) - 1
         status = str(trace.status) if trace.status is not None else ("dry" if trace.dry_run else "error")
-        colour = ""
-        if not trace.ok and not trace.skipped and not trace.dry_run:
-            colour = self.app.theme_variables.get("call-missed", "")
+        failed = not trace.ok and not trace.skipped and not trace.dry_run
+        colour = theme_style(self.app, "call-missed" if failed else "")
         table.add_row(trace.scenario, trace.request_name, Text(status, style=colour), f"{trace.elapsed_ms:.0f}",
                       key=str(index))
         if len(self.traces) > MAX_TRACES:

@@ -1,0 +1,145 @@
+"""What an operator over SSH trips over: keys in text fields, keys terminals eat, toasts over the card,
+live durations, the connection indicator, ANSI themes. Pilot against the fake engine, clock injected."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from rich.style import Style
+from textual.widgets import Input, Static
+
+from engine.console import CallAnswered, CallRang, ConnectionChanged, TraceRecorded
+from tests.tui.fake_engine import (
+    FIXED_NOW,
+    FakeEngine,
+    journal_trace,
+    search_trace,
+)
+from tests.tui.test_console_screen import console_app, settle
+from themes import theme_style
+from tui.app import AppOptions, make_app
+from tui.screens.console import ConsoleScreen
+from tui.screens.dialogs import HelpScreen
+from tui.widgets.calls import CallList, CallRow, format_duration
+
+
+def status(app) -> str:
+    return str(app.screen.query_one("#status", Static).render())
+
+
+async def test_q_typed_into_a_text_field_is_text_and_ctrl_q_still_quits():
+    engine = FakeEngine()
+    app = console_app(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f5")
+        await settle(pilot)
+        manual = app.screen.query_one("#manual", Input)
+        manual.focus()
+        await pilot.press(*"1001=q")
+        await settle(pilot)
+        assert manual.value == "1001=q" and app.is_running and not engine.stopped
+        await pilot.press("ctrl+q")
+    assert engine.stopped and app.return_code == 0
+
+
+async def test_panes_and_help_have_keys_that_multiplexers_leave_alone():
+    app = console_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        tabs = app.screen.query_one("TabbedContent")
+        seen = []
+        for _ in range(4):
+            await pilot.press("right_square_bracket")
+            await settle(pilot)
+            seen.append(tabs.active)
+        assert seen == ["history", "inspector", "setup", "calls"]
+        await pilot.press("left_square_bracket")
+        await settle(pilot)
+        assert tabs.active == "setup"
+        await pilot.press("f2", "i")
+        await settle(pilot)
+        assert tabs.active == "inspector"
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        text = str(app.screen.query_one("#help-text", Static).render())
+        assert "Next pane" in text and "for terminals that eat" in text
+
+
+async def test_a_ringing_call_toasts_only_when_the_call_list_is_not_on_screen():
+    engine = FakeEngine(facts=[])
+    app = console_app(engine)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await settle(pilot)
+        engine.publish(CallRang("c1", "Inbound", "+15550100", ("1001",)))
+        await settle(pilot)
+        assert not [n for n in app._notifications if n.title == "ringing"]   # the card pops up instead
+        await pilot.press("f3")
+        await settle(pilot)
+        engine.publish(CallRang("c2", "Inbound", "+15557000", ("1002",)))
+        await settle(pilot)
+        assert [n.message for n in app._notifications if n.title == "ringing"] == ["+15557000 is calling 1002"]
+
+
+async def test_live_calls_show_a_duration_that_ticks_with_the_injected_clock():
+    now = [FIXED_NOW]
+    engine = FakeEngine(facts=[])
+    app = make_app(AppOptions(animation_level="none"), engine=engine, clock=lambda: now[0])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        calls = app.screen.query_one(CallList)
+        engine.publish(CallRang("c1", "Inbound", "+15550100", ("1001",)))
+        await settle(pilot)
+        assert calls.get_cell("c1", "dur") == "0:00"
+        now[0] = FIXED_NOW + timedelta(seconds=12)
+        calls.tick()
+        assert calls.get_cell("c1", "dur") == "0:12"           # ringing time
+        engine.publish(CallAnswered("c1", "1001"))
+        await settle(pilot)
+        now[0] = FIXED_NOW + timedelta(seconds=12 + 65)
+        calls.tick()
+        assert calls.get_cell("c1", "dur") == "1:05"           # talk time since the answer
+        assert calls.get_column_index("dur") == 6
+
+
+def test_durations_fit_their_column_and_ended_calls_keep_the_pbx_figure():
+    assert [format_duration(s) for s in (-3, 0, 59.9, 61, 3599, 3600, 3725, 400_000)] == [
+        "0:00", "0:00", "0:59", "1:01", "59:59", "1h00m", "1h02m", "99h+"]
+    row = CallRow("c", "Inbound", "1", ("1001",), FIXED_NOW, state="ended", answered_at=FIXED_NOW,
+                  ended_at=FIXED_NOW + timedelta(seconds=30), talk_seconds=28.0)
+    assert row.elapsed(FIXED_NOW + timedelta(hours=1)) == 28.0
+    row.talk_seconds = None
+    assert row.elapsed(FIXED_NOW + timedelta(hours=1)) == 30.0
+
+
+async def test_the_status_line_shows_pbx_and_helpdesk_state_and_outbox_problems():
+    engine = FakeEngine(facts=[])
+    app = console_app(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert "helpdesk: ○ no request yet" in status(app)
+        engine.publish(TraceRecorded(journal_trace(503)))
+        await settle(pilot)
+        assert "helpdesk: ● HTTP 503 (i)" in status(app)
+        engine.publish(TraceRecorded(search_trace()))
+        engine.publish(ConnectionChanged("lost", "closed by peer", retry_in=5))
+        await settle(pilot)
+        line = app.screen.status_text()
+        assert "PBX: ● lost, retrying in 5 s" in str(line) and "helpdesk: ● ok" in str(line)
+        missed = theme_style(app, "call-missed")
+        assert any(span.style == missed and "lost" in str(line)[span.start:span.end] for span in line.spans)
+
+
+async def test_the_ansi_themes_render_call_states_in_terminal_colours():
+    """The default app variables are Textual colour names (ansi_bright_red), turned into ANSI colours."""
+    for theme in ("ansi-dark", "ansi-light"):
+        app = console_app(theme=theme)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            assert isinstance(app.screen, ConsoleScreen)
+            style = theme_style(app, "call-missed")
+            assert style.color is not None and style.color.number == 9     # ANSI bright red
+            assert "ringing" in app.export_screenshot()     # the call list rendered (Rich parsed its colours)
+            assert app.screen.query_one(CallList).row_count == 3
+    assert theme_style(app, "") == Style()
