@@ -91,9 +91,9 @@ class DesklineApp(App[int]):
     CSS_PATH = str(STYLESHEET)
     COMMANDS = App.COMMANDS | {DesklineCommands}
     BINDINGS = [
-        Binding("ctrl+q", "quit", "Quit", id="app.quit", tooltip="Leave deskline (works everywhere)",
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", tooltip="Leave deskline (q outside text fields, ctrl+q anywhere)",
                 priority=True, show=False),
-        Binding("q", "quit", "Quit", id="app.quit_q", tooltip="Leave deskline (outside text fields)"),
+        Binding("q", "quit", "Quit", id="app.quit_q", tooltip="Leave deskline (q outside text fields, ctrl+q anywhere)"),
         Binding("f1,question_mark", "help", "Help", id="app.help",
                 tooltip="Keys and what each pane does (? where F1 is taken by the terminal)"),
         Binding("t", "templates", "Templates", id="app.templates", show=False,
@@ -182,12 +182,14 @@ class DesklineApp(App[int]):
     def action_templates(self) -> None:
         from tui.screens.templates import TemplatesScreen
 
-        self.push_screen(TemplatesScreen())
+        if not isinstance(self.screen, TemplatesScreen):     # t in the browser's list: already here
+            self.push_screen(TemplatesScreen())
 
     def action_playground(self) -> None:
         from tui.screens.playground import PlaygroundScreen
 
-        self.push_screen(PlaygroundScreen())
+        if not isinstance(self.screen, PlaygroundScreen):
+            self.push_screen(PlaygroundScreen())
 
     async def action_quit(self) -> None:
         if self._unsubscribe is not None:

@@ -63,8 +63,9 @@ async def test_panes_and_help_have_keys_that_multiplexers_leave_alone():
         await pilot.press("question_mark")
         await settle(pilot)
         assert isinstance(app.screen, HelpScreen)
-        text = str(app.screen.query_one("#help-text", Static).render())
-        assert "Next pane" in text and "for terminals that eat" in text
+        text = app.screen.plain_text()
+        assert "]  Next pane: Calls, History, Inspector, Setup in turn (for terminals that eat F2-F5)" in text
+        assert "f4 i  Inspector" in text and "^q q  Quit" in text
 
 
 async def test_a_ringing_call_toasts_only_when_the_call_list_is_not_on_screen():
@@ -143,3 +144,33 @@ async def test_the_ansi_themes_render_call_states_in_terminal_colours():
             assert "ringing" in app.export_screenshot()     # the call list rendered (Rich parsed its colours)
             assert app.screen.query_one(CallList).row_count == 3
     assert theme_style(app, "") == Style()
+
+
+async def test_f1_on_the_template_browser_and_the_playground_explains_them_and_scrolls_at_80x24(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv("DESKLINE_DATA_DIR", str(tmp_path))
+    app = console_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        await settle(pilot)
+        await pilot.press("t")                  # t in the browser's list opens no second browser
+        await settle(pilot)
+        assert [type(s).__name__ for s in app.screen_stack[1:]] == ["ConsoleScreen", "TemplatesScreen"]
+        await pilot.press("f1")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        assert "lints as you type" in app.screen.plain_text() and "Import" in app.screen.plain_text()
+        scroll = app.screen.query_one("#help-scroll")
+        assert scroll.has_focus and scroll.max_scroll_y > 0      # more keys than 24 rows: it scrolls
+        await pilot.press("end")
+        await settle(pilot)
+        assert scroll.scroll_y == scroll.max_scroll_y
+        await pilot.press("escape", "escape")
+        await settle(pilot)
+        await pilot.press("g")
+        await settle(pilot)
+        await pilot.press("f1")
+        await settle(pilot)
+        assert "Tab moves between fields" in app.screen.plain_text()
+        assert "f9  Copy" in app.screen.plain_text()
