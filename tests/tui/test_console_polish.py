@@ -174,3 +174,18 @@ async def test_f1_on_the_template_browser_and_the_playground_explains_them_and_s
         await settle(pilot)
         assert "Tab moves between fields" in app.screen.plain_text()
         assert "f9  Copy" in app.screen.plain_text()
+
+
+async def test_switching_the_theme_repaints_the_state_colours_of_calls_and_requests():
+    app = console_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        dark_missed = theme_style(app, "call-missed")
+        app.theme = "ansi-light"
+        await settle(pilot)
+        ansi_missed = theme_style(app, "call-missed")
+        assert ansi_missed != dark_missed
+        calls = app.screen.query_one(CallList)
+        assert calls.get_cell("call-2", "state").style == ansi_missed
+        traces = app.screen.query_one("#traces")
+        assert traces.get_cell("1", "status").style == ansi_missed

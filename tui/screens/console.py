@@ -104,9 +104,18 @@ class ConsoleScreen(Screen):
         self.query_one(CallList).focus()
         self._status()
         self.on_resize()
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
         early, self._early = self._early, []
         for fact in early:
             self.apply_fact(fact)
+
+    def _theme_changed(self, theme) -> None:
+        """Cells and the status line carry resolved colours: paint them again in the new theme."""
+        self._status()
+        self.query_one(CallList).repaint()
+        self.query_one(InspectorPane).repaint()
+        if self.active_pane == "history":
+            self.refresh_history()
 
     def on_resize(self, event=None) -> None:
         self.query_one(InspectorPane).set_class(self.size.width < 100, "-narrow")

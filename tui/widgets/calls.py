@@ -138,6 +138,10 @@ class CallList(DataTable):
             del self.rows_by_id[oldest.call_id]
         self._rebuild()
 
+    def repaint(self) -> None:
+        """Draw every row again (after a theme change: the state colours are resolved per theme)."""
+        self._rebuild()
+
     def _rebuild(self) -> None:
         """Newest call first; the cursor stays on the call it was on."""
         selected = self.selected_id

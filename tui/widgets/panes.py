@@ -110,17 +110,26 @@ class InspectorPane(Horizontal):
         self.traces.append(trace)
         table = self.query_one("#traces", DataTable)
         index = len(self.traces) - 1
-        status = str(trace.status) if trace.status is not None else ("dry" if trace.dry_run else "error")
-        failed = not trace.ok and not trace.skipped and not trace.dry_run
-        colour = theme_style(self.app, "call-missed" if failed else "")
-        table.add_row(trace.scenario, trace.request_name, Text(status, style=colour), f"{trace.elapsed_ms:.0f}",
-                      key=str(index))
+        table.add_row(*self._cells(trace), key=str(index))
         if len(self.traces) > MAX_TRACES:
             first = len(self.traces) - MAX_TRACES - 1
             if str(first) in table.rows:
                 table.remove_row(str(first))
         if len(self.traces) == 1:
             self.show(0)
+
+    def _cells(self, trace) -> list:
+        status = str(trace.status) if trace.status is not None else ("dry" if trace.dry_run else "error")
+        failed = not trace.ok and not trace.skipped and not trace.dry_run
+        colour = theme_style(self.app, "call-missed" if failed else "")
+        return [trace.scenario, trace.request_name, Text(status, style=colour), f"{trace.elapsed_ms:.0f}"]
+
+    def repaint(self) -> None:
+        """Colour the status cells again (after a theme change)."""
+        table = self.query_one("#traces", DataTable)
+        for row_key in list(table.rows):
+            trace = self.traces[int(row_key.value)]
+            table.update_cell(row_key, "status", self._cells(trace)[2])
 
     @property
     def selected(self):
