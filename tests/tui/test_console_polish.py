@@ -189,3 +189,19 @@ async def test_switching_the_theme_repaints_the_state_colours_of_calls_and_reque
         assert calls.get_cell("call-2", "state").style == ansi_missed
         traces = app.screen.query_one("#traces")
         assert traces.get_cell("1", "status").style == ansi_missed
+
+
+async def test_the_outbox_label_names_its_empty_state_and_failed_entries():
+    engine = FakeEngine()
+    app = console_app(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        label = str(app.screen.query_one("#outbox-label", Static).render())
+        assert label == "Journal and ticket outbox: 2 entries, 1 failed: r retries the selected one"
+        engine.items = []
+        app.screen.refresh_history()
+        await settle(pilot)
+        label = str(app.screen.query_one("#outbox-label", Static).render())
+        assert "empty" in label and "queued here" in label

@@ -52,7 +52,8 @@ def test_missed_switchboard_call_with_two_matches(snap_compare):
 
 def test_history_and_outbox(snap_compare):
     """You should see the History tab: two past calls (Dan Diaz No Answer, Alice Anders Answered) and the
-    outbox with entry 1 done and entry 2 failed (red) with 'HTTP 503 Service Unavailable'."""
+    outbox (label '2 entries, 1 failed: r retries the selected one') with entry 1 done and entry 2 failed (red)
+    with 'HTTP 503 Service Unavailable'."""
 
     async def run_before(pilot):
         await _settle(pilot)

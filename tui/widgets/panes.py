@@ -63,6 +63,7 @@ class HistoryPane(Vertical):
     def show_items(self, items) -> None:
         table = self.query_one("#outbox", DataTable)
         table.clear()
+        self.query_one("#outbox-label", Label).update(outbox_summary(items))
         for item in items:
             state = str(item.state.value if hasattr(item.state, "value") else item.state)
             colour = theme_style(self.app, "call-missed" if state in OPEN_STATES else "")
@@ -76,6 +77,21 @@ class HistoryPane(Vertical):
             return None
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         return int(key) if key is not None else None
+
+
+def outbox_summary(items) -> str:
+    """The outbox label: empty state, or how many entries wait or failed and what r does."""
+    if not items:
+        return "Journal and ticket outbox: empty. Each call's journal entry is queued here and sent once."
+    states = [str(getattr(item.state, "value", item.state)) for item in items]
+    waiting = sum(1 for state in states if state in ("pending", "in_flight"))
+    failed = sum(1 for state in states if state in OPEN_STATES)
+    parts = [f"{len(items)} entries"]
+    if waiting:
+        parts.append(f"{waiting} waiting")
+    if failed:
+        parts.append(f"{failed} failed: r retries the selected one")
+    return "Journal and ticket outbox: " + ", ".join(parts)
 
 
 class InspectorPane(Horizontal):
