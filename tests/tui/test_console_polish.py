@@ -205,3 +205,39 @@ async def test_the_outbox_label_names_its_empty_state_and_failed_entries():
         await settle(pilot)
         label = str(app.screen.query_one("#outbox-label", Static).render())
         assert "empty" in label and "queued here" in label
+
+
+async def test_hidden_panes_are_lazy_and_keep_what_they_were_shown_before_they_mounted():
+    from textual.app import App
+
+    from tests.tui.fake_engine import the_day
+    from tui.widgets.panes import HistoryPane, InspectorPane, SetupPane
+
+    engine = FakeEngine()
+    history, inspector, setup = HistoryPane(), InspectorPane(), SetupPane()
+    inspector.add(search_trace())
+    inspector.add(journal_trace())
+    history.show_items(engine.items)
+    history.show_calls(await engine.history())
+    setup.show(engine.setup_info())
+    assert inspector.selected is None and history.selected_item is None    # not mounted: no table yet
+
+    class Panes(App):
+        def compose(self):
+            yield history
+            yield inspector
+            yield setup
+
+    async with Panes().run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert inspector.query_one("#traces").row_count == 2 and inspector.selected.scenario == "SyncContactAuto"
+        assert history.query_one("#outbox").row_count == 2 and history.selected_item == 1
+        assert history.query_one("#history-calls").row_count == 2
+        assert "api_token: ********" in str(setup.query_one("#setup-info", Static).render())
+
+    app = console_app(FakeEngine(the_day()))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert type(screen.inspector_pane.parent).__name__ == "TabPane"        # the Lazy placeholder is gone
+        assert screen.inspector_pane.query_one("#traces").row_count == 2

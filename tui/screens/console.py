@@ -9,6 +9,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.lazy import Lazy
 from textual.screen import Screen
 from textual.widgets import (
     Button,
@@ -83,6 +84,10 @@ class ConsoleScreen(Screen):
         self.helpdesk_note = ""
         self._seq = 0
         self._early: list = []
+        # the hidden panes mount after the first refresh (Lazy); they keep what they are shown until then
+        self.history_pane = HistoryPane(id="history-pane")
+        self.inspector_pane = InspectorPane(id="inspector-pane")
+        self.setup_pane = SetupPane(id="setup-pane")
 
     def compose(self) -> ComposeResult:
         yield Static("PBX: starting", id="status")
@@ -92,11 +97,11 @@ class ConsoleScreen(Screen):
                     yield CallList(clock=self.clock, id="call-list")
                     yield ContactCardView(id="card")
             with TabPane(PANES["history"], id="history"):
-                yield HistoryPane(id="history-pane")
+                yield Lazy(self.history_pane)
             with TabPane(PANES["inspector"], id="inspector"):
-                yield InspectorPane(id="inspector-pane")
+                yield Lazy(self.inspector_pane)
             with TabPane(PANES["setup"], id="setup"):
-                yield SetupPane(id="setup-pane")
+                yield Lazy(self.setup_pane)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -113,12 +118,12 @@ class ConsoleScreen(Screen):
         """Cells and the status line carry resolved colours: paint them again in the new theme."""
         self._status()
         self.query_one(CallList).repaint()
-        self.query_one(InspectorPane).repaint()
+        self.inspector_pane.repaint()
         if self.active_pane == "history":
             self.refresh_history()
 
     def on_resize(self, event=None) -> None:
-        self.query_one(InspectorPane).set_class(self.size.width < 100, "-narrow")
+        self.inspector_pane.set_class(self.size.width < 100, "-narrow")
 
     @on(Worker.StateChanged)
     def _worker_changed(self, event: Worker.StateChanged) -> None:
@@ -170,7 +175,7 @@ class ConsoleScreen(Screen):
                     self.notify(f"{fact.scenario}: {fact.error}", title="outbox", severity="error", timeout=8)
                 self.refresh_history()
             case facts.TraceRecorded():
-                self.query_one(InspectorPane).add(fact.trace)
+                self.inspector_pane.add(fact.trace)
                 if not fact.trace.skipped and not fact.trace.dry_run:
                     self.helpdesk_ok = bool(fact.trace.ok)
                     self.helpdesk_note = "" if fact.trace.ok else (
@@ -244,7 +249,7 @@ class ConsoleScreen(Screen):
     async def refresh_history(self) -> None:
         records = await self.engine.history(100)
         items = await self.engine.outbox_items()
-        pane = self.query_one(HistoryPane)
+        pane = self.history_pane
         pane.show_calls(records, self.clock().tzinfo)
         pane.show_items(items)
         waiting = sum(1 for i in items if i.state.value in ("pending", "in_flight", "failed"))
@@ -256,7 +261,7 @@ class ConsoleScreen(Screen):
 
     @work(exclusive=True, group="setup", exit_on_error=False)
     async def refresh_setup(self) -> None:
-        self.query_one(SetupPane).show(self.engine.setup_info(), self.authorize_url)
+        self.setup_pane.show(self.engine.setup_info(), self.authorize_url)
 
     @on(TabbedContent.TabActivated)
     def _tab(self, event: TabbedContent.TabActivated) -> None:
@@ -343,7 +348,7 @@ class ConsoleScreen(Screen):
         if self.active_pane != "history":
             self.action_pane("history")
             return
-        item_id = self.query_one(HistoryPane).selected_item
+        item_id = self.history_pane.selected_item
         if item_id is None:
             self.notify("The outbox is empty.", severity="warning")
             return
@@ -356,7 +361,7 @@ class ConsoleScreen(Screen):
         self.refresh_history()
 
     def action_copy_curl(self) -> None:
-        trace = self.query_one(InspectorPane).selected
+        trace = self.inspector_pane.selected
         if trace is None:
             self.notify("No request to copy yet.", severity="warning")
             return

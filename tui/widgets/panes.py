@@ -36,6 +36,11 @@ class HistoryPane(Vertical):
     HistoryPane Label { color: $text-muted; padding: 0 1; }
     """
 
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._shown: dict[str, tuple] = {}     # what was shown before the pane mounted (it is Lazy)
+        self.ready = False
+
     def compose(self) -> ComposeResult:
         yield Label("Calls (history)", id="history-label")
         yield DataTable(id="history-calls", cursor_type="row")
@@ -49,8 +54,17 @@ class HistoryPane(Vertical):
         outbox = self.query_one("#outbox", DataTable)
         for name, width in (("#", 4), ("scenario", 15), ("call", 16), ("state", 9), ("tries", 5), ("error", 40)):
             outbox.add_column(name, key=name, width=width)
+        self.ready = True
+        shown, self._shown = self._shown, {}
+        if "calls" in shown:
+            self.show_calls(*shown["calls"])
+        if "items" in shown:
+            self.show_items(*shown["items"])
 
     def show_calls(self, records, tz=None) -> None:
+        if not self.ready:
+            self._shown["calls"] = (records, tz)
+            return
         table = self.query_one("#history-calls", DataTable)
         table.clear()
         for r in records:
@@ -61,6 +75,9 @@ class HistoryPane(Vertical):
                      "No calls yet: calls are recorded here when the phone rings.")
 
     def show_items(self, items) -> None:
+        if not self.ready:
+            self._shown["items"] = (items,)
+            return
         table = self.query_one("#outbox", DataTable)
         table.clear()
         self.query_one("#outbox-label", Label).update(outbox_summary(items))
@@ -72,6 +89,8 @@ class HistoryPane(Vertical):
 
     @property
     def selected_item(self) -> int | None:
+        if not self.ready:
+            return None
         table = self.query_one("#outbox", DataTable)
         if table.row_count == 0:
             return None
@@ -110,6 +129,7 @@ class InspectorPane(Horizontal):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.traces: list = []
+        self.ready = False                  # True once mounted (the pane is Lazy)
 
     def compose(self) -> ComposeResult:
         yield DataTable(id="traces", cursor_type="row")
@@ -121,9 +141,16 @@ class InspectorPane(Horizontal):
         table = self.query_one("#traces", DataTable)
         for name, width in (("scenario", 16), ("request", 12), ("status", 6), ("ms", 6)):
             table.add_column(name, key=name, width=width)
+        self.ready = True
+        for index in range(max(0, len(self.traces) - MAX_TRACES), len(self.traces)):
+            table.add_row(*self._cells(self.traces[index]), key=str(index))
+        if self.traces:
+            self.show(max(0, len(self.traces) - MAX_TRACES))
 
     def add(self, trace) -> None:
         self.traces.append(trace)
+        if not self.ready:        # the rows are added on mount (the pane is Lazy)
+            return
         table = self.query_one("#traces", DataTable)
         index = len(self.traces) - 1
         table.add_row(*self._cells(trace), key=str(index))
@@ -142,6 +169,8 @@ class InspectorPane(Horizontal):
 
     def repaint(self) -> None:
         """Colour the status cells again (after a theme change)."""
+        if not self.ready:
+            return
         table = self.query_one("#traces", DataTable)
         for row_key in list(table.rows):
             trace = self.traces[int(row_key.value)]
@@ -149,6 +178,8 @@ class InspectorPane(Horizontal):
 
     @property
     def selected(self):
+        if not self.ready:
+            return None
         table = self.query_one("#traces", DataTable)
         if table.row_count == 0:
             return None
@@ -213,6 +244,11 @@ class SetupPane(VerticalScroll):
     SetupPane #associations { height: auto; max-height: 12; }
     """
 
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._shown: tuple | None = None     # what was shown before the pane mounted (it is Lazy)
+        self.ready = False
+
     def compose(self) -> ComposeResult:
         yield Static("Loading the integration...", id="setup-info")
         with Horizontal(id="oauth-row"):
@@ -228,8 +264,14 @@ class SetupPane(VerticalScroll):
         table = self.query_one("#associations", DataTable)
         for name, width in (("ext", 6), ("user id", 10), ("name", 24)):
             table.add_column(name, key=name, width=width)
+        self.ready = True
+        if self._shown is not None:
+            self.show(*self._shown)
 
     def show(self, info, authorize_url: str = "") -> None:
+        if not self.ready:
+            self._shown = (info, authorize_url)
+            return
         lines = [f"[b]Template[/b] {escape(info.template)}   [b]auth[/b] {escape(info.auth)}"]
         if info.health is not None:
             lines.append(f"[b]Token health[/b] {escape(info.health.describe())}")
