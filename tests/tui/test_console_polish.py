@@ -241,3 +241,28 @@ async def test_hidden_panes_are_lazy_and_keep_what_they_were_shown_before_they_m
         screen = app.screen
         assert type(screen.inspector_pane.parent).__name__ == "TabPane"        # the Lazy placeholder is gone
         assert screen.inspector_pane.query_one("#traces").row_count == 2
+
+
+async def test_the_palette_offers_the_playground_and_template_keys_so_no_function_key_is_needed(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv("DESKLINE_DATA_DIR", str(tmp_path))
+    app = console_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("g")
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        await pilot.press(*"playground: template", "enter")
+        await settle(pilot)
+        assert app.screen.query_one("TabbedContent").active == "template"
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("t")
+        await settle(pilot)
+        from tui.palette import DesklineCommands
+
+        provider = DesklineCommands(app.screen)
+        names = [name for name, _, _ in provider._available()]
+        assert "template: import" in names and "template: summary" in names
+        assert "template: save" not in names           # nothing open in the editor: the palette hides it
