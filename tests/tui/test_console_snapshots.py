@@ -91,3 +91,18 @@ def test_setup_with_oauth2(snap_compare):
         await _settle(pilot)
 
     assert snap_compare(console(FakeEngine(oauth2=True)), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_help_at_80x24(snap_compare):
+    """You should see the F1 help over the console at 80x24: the Calls paragraph, then one row per action
+    with all its keys in a bold column ('f4 i' Inspector, ']' Next pane, '^q q' Quit in the last visible
+    row; t, g, ? and 1-9 are below it) and the descriptions wrapped beside the keys, in a box that fills
+    the height and scrolls."""
+
+    async def run_before(pilot):
+        await _settle(pilot)
+        _clear_toasts(pilot)
+        await pilot.press("f1")
+        await _settle(pilot)
+
+    assert snap_compare(console(), terminal_size=(80, 24), run_before=run_before)
