@@ -3,6 +3,7 @@ live durations, the connection indicator, ANSI themes. Pilot against the fake en
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 from rich.style import Style
@@ -266,3 +267,22 @@ async def test_the_palette_offers_the_playground_and_template_keys_so_no_functio
         names = [name for name, _, _ in provider._available()]
         assert "template: import" in names and "template: summary" in names
         assert "template: save" not in names           # nothing open in the editor: the palette hides it
+
+
+async def test_the_whole_error_of_the_highlighted_outbox_entry_shows_below_the_table_at_80x24():
+    engine = FakeEngine()
+    engine.items[1] = dataclasses.replace(
+        engine.items[1], last_error="HTTP 503 Service Unavailable; the helpdesk said: maintenance until 10:00 UTC")
+    app = console_app(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        outbox = app.screen.query_one("#outbox")
+        outbox.focus()
+        outbox.move_cursor(row=1)
+        await settle(pilot)
+        detail = str(app.screen.query_one("#outbox-detail", Static).render())
+        assert detail == "#2 CallJournal " + engine.items[1].last_error
+        region = app.screen.query_one("#outbox-detail").region
+        assert region.height == 2 and region.bottom <= 23          # on screen, wrapped, above the footer

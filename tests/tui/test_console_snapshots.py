@@ -53,12 +53,16 @@ def test_missed_switchboard_call_with_two_matches(snap_compare):
 def test_history_and_outbox(snap_compare):
     """You should see the History tab: two past calls (Dan Diaz No Answer, Alice Anders Answered) and the
     outbox (label '2 entries, 1 failed: r retries the selected one') with entry 1 done and entry 2 failed (red)
-    with 'HTTP 503 Service Unavailable'."""
+    and selected, its whole error under the table: '#2 CallJournal HTTP 503 Service Unavailable'."""
 
     async def run_before(pilot):
         await _settle(pilot)
         _clear_toasts(pilot)
         await pilot.press("f3")
+        await _settle(pilot)
+        outbox = pilot.app.screen.query_one("#outbox")
+        outbox.focus()
+        outbox.move_cursor(row=1)
         await _settle(pilot)
 
     assert snap_compare(console(), terminal_size=(80, 24), run_before=run_before)

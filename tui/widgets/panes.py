@@ -33,6 +33,7 @@ class HistoryPane(Vertical):
     HistoryPane { height: 1fr; }
     HistoryPane #history-calls { height: 1fr; }
     HistoryPane #outbox { height: 1fr; }
+    HistoryPane #outbox-detail { height: auto; max-height: 4; padding: 0 1; }
     HistoryPane Label { color: $text-muted; padding: 0 1; }
     """
 
@@ -40,12 +41,14 @@ class HistoryPane(Vertical):
         super().__init__(**kwargs)
         self._shown: dict[str, tuple] = {}     # what was shown before the pane mounted (it is Lazy)
         self.ready = False
+        self.items: dict[str, object] = {}      # outbox entries by id, for the detail line
 
     def compose(self) -> ComposeResult:
         yield Label("Calls (history)", id="history-label")
         yield DataTable(id="history-calls", cursor_type="row")
         yield Label("Journal and ticket outbox: r retries the selected failed entry", id="outbox-label")
         yield DataTable(id="outbox", cursor_type="row")
+        yield Static("", id="outbox-detail")
 
     def on_mount(self) -> None:
         calls = self.query_one("#history-calls", DataTable)
@@ -80,12 +83,24 @@ class HistoryPane(Vertical):
             return
         table = self.query_one("#outbox", DataTable)
         table.clear()
+        self.items = {str(item.id): item for item in items}
+        self.query_one("#outbox-detail", Static).update("")
         self.query_one("#outbox-label", Label).update(outbox_summary(items))
         for item in items:
             state = str(item.state.value if hasattr(item.state, "value") else item.state)
             colour = theme_style(self.app, "call-missed" if state in OPEN_STATES else "")
             table.add_row(str(item.id), item.scenario, item.call_id, Text(state, style=colour), str(item.attempts),
                           item.last_error[:200], key=str(item.id))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """The whole error of the highlighted outbox entry (the column is cut at 80 columns)."""
+        if event.data_table.id != "outbox":
+            return
+        item = self.items.get(str(event.row_key.value))
+        detail = ""
+        if item is not None and item.last_error:
+            detail = f"[b]#{item.id} {escape(item.scenario)}[/b] {escape(item.last_error)}"
+        self.query_one("#outbox-detail", Static).update(detail)
 
     @property
     def selected_item(self) -> int | None:
