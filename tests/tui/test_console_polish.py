@@ -286,3 +286,18 @@ async def test_the_whole_error_of_the_highlighted_outbox_entry_shows_below_the_t
         assert detail == "#2 CallJournal " + engine.items[1].last_error
         region = app.screen.query_one("#outbox-detail").region
         assert region.height == 2 and region.bottom <= 23          # on screen, wrapped, above the footer
+
+
+async def test_a_long_status_line_wraps_at_80_columns_instead_of_losing_the_outbox_note():
+    engine = FakeEngine()
+    app = console_app(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        status_bar = app.screen.query_one("#status")
+        assert status_bar.region.height == 1
+        engine.publish(ConnectionChanged("auth_failed", "401 from the PBX", retry_in=30))
+        engine.publish(TraceRecorded(journal_trace(502)))
+        app.screen.outbox_note = "3 waiting, 2 need you (F3)"
+        app.screen._status()
+        await settle(pilot)
+        assert len(str(status_bar.render())) > 80 and status_bar.region.height == 2
