@@ -18,6 +18,13 @@ APP_VARIABLES = {
     "call-missed": "ansi_bright_red",
     "ticket-open": "ansi_bright_cyan",
 }
+# on light themes (ansi-light ...) the bright ANSI colours are hard to read on white: the normal ones
+APP_VARIABLES_LIGHT = {
+    "call-ringing": "ansi_yellow",
+    "call-answered": "ansi_green",
+    "call-missed": "ansi_red",
+    "ticket-open": "ansi_blue",
+}
 
 
 def theme_style(app, variable: str):

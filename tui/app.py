@@ -22,7 +22,7 @@ from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
 from engine import __version__
-from themes import APP_VARIABLES, STYLESHEET, deskline_themes
+from themes import APP_VARIABLES, APP_VARIABLES_LIGHT, STYLESHEET, deskline_themes
 from tui.palette import DesklineCommands
 
 Clock = Callable[[], datetime]
@@ -118,7 +118,8 @@ class DesklineApp(App[int]):
             self.set_keymap(options.keymap)
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
-        return dict(APP_VARIABLES)
+        """deskline's colours for themes that do not set them (readable ANSI ones on light themes)."""
+        return dict(APP_VARIABLES if self.current_theme.dark else APP_VARIABLES_LIGHT)
 
     def on_mount(self) -> None:
         if self.engine is not None:
