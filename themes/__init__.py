@@ -18,6 +18,31 @@ APP_VARIABLES = {
     "call-missed": "ansi_bright_red",
     "ticket-open": "ansi_bright_cyan",
 }
+# on light themes (ansi-light ...) the bright ANSI colours are hard to read on white: the normal ones
+APP_VARIABLES_LIGHT = {
+    "call-ringing": "ansi_yellow",
+    "call-answered": "ansi_green",
+    "call-missed": "ansi_red",
+    "ticket-open": "ansi_blue",
+}
+
+
+def theme_style(app, variable: str):
+    """A Rich style in the colour of theme variable ``$variable`` (empty style if the theme has none).
+
+    Theme values may be Textual-only names such as ``ansi_bright_red`` (the defaults above, used
+    by ``ansi-dark``/``ansi-light``), which Rich cannot parse, so they go through Textual's Color.
+    """
+    from rich.style import Style
+    from textual.color import Color, ColorParseError
+
+    value = app.theme_variables.get(variable, "") if variable else ""
+    if not value:
+        return Style()
+    try:
+        return Style(color=Color.parse(value).rich_color)
+    except ColorParseError:
+        return Style()
 
 
 def deskline_themes():

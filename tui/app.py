@@ -22,7 +22,7 @@ from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
 from engine import __version__
-from themes import APP_VARIABLES, STYLESHEET, deskline_themes
+from themes import APP_VARIABLES, APP_VARIABLES_LIGHT, STYLESHEET, deskline_themes
 from tui.palette import DesklineCommands
 
 Clock = Callable[[], datetime]
@@ -91,8 +91,11 @@ class DesklineApp(App[int]):
     CSS_PATH = str(STYLESHEET)
     COMMANDS = App.COMMANDS | {DesklineCommands}
     BINDINGS = [
-        Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave deskline", priority=True),
-        Binding("f1", "help", "Help", id="app.help", tooltip="Keys and what each pane does"),
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", tooltip="Leave deskline (q outside text fields, ctrl+q anywhere)",
+                priority=True, show=False),
+        Binding("q", "quit", "Quit", id="app.quit_q", tooltip="Leave deskline (q outside text fields, ctrl+q anywhere)"),
+        Binding("f1,question_mark", "help", "Help", id="app.help",
+                tooltip="Keys and what each pane does (? where F1 is taken by the terminal)"),
         Binding("t", "templates", "Templates", id="app.templates", show=False,
                 tooltip="Browse, lint and edit the stored templates"),
         Binding("g", "playground", "Playground", id="app.playground", show=False,
@@ -138,7 +141,8 @@ class DesklineApp(App[int]):
         return Text(redact_text(out.getvalue()))
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
-        return dict(APP_VARIABLES)
+        """deskline's colours for themes that do not set them (readable ANSI ones on light themes)."""
+        return dict(APP_VARIABLES if self.current_theme.dark else APP_VARIABLES_LIGHT)
 
     def on_mount(self) -> None:
         if self.engine is not None:
@@ -202,12 +206,14 @@ class DesklineApp(App[int]):
     def action_templates(self) -> None:
         from tui.screens.templates import TemplatesScreen
 
-        self.push_screen(TemplatesScreen())
+        if not isinstance(self.screen, TemplatesScreen):     # t in the browser's list: already here
+            self.push_screen(TemplatesScreen())
 
     def action_playground(self) -> None:
         from tui.screens.playground import PlaygroundScreen
 
-        self.push_screen(PlaygroundScreen())
+        if not isinstance(self.screen, PlaygroundScreen):
+            self.push_screen(PlaygroundScreen())
 
     async def action_quit(self) -> None:
         if self._unsubscribe is not None:

@@ -20,6 +20,9 @@ COMMANDS = (
     ("setup: start OAuth2 authorization", "Show the authorize URL and wait for the redirect", "authorize"),
 )
 
+# screens whose own keys the palette offers, under this namespace
+SCREEN_NAMESPACES = {"TemplatesScreen": "template", "PlaygroundScreen": "playground"}
+
 
 class DesklineCommands(Provider):
     """deskline's own commands; Theme/Keys/Quit from Textual stay in the palette."""
@@ -31,6 +34,8 @@ class DesklineCommands(Provider):
         if isinstance(screen, ConsoleScreen):
             for name, help_text, action in COMMANDS:
                 yield name, help_text, partial(self.app.call_later, screen.run_action, action)
+        elif type(screen).__name__ in SCREEN_NAMESPACES:
+            yield from self._screen_keys(screen, SCREEN_NAMESPACES[type(screen).__name__])
         else:
             yield ("demo: start the built-in demo", "Demo helpdesk and PBX simulator on loopback",
                    partial(self.app.call_later, self.app.run_action, "start_demo"))
@@ -39,6 +44,20 @@ class DesklineCommands(Provider):
         yield ("gjson: playground for paths and templates", "Try GJSON paths and Go templates (g)",
                partial(self.app.call_later, self.app.run_action, "playground"))
         yield "help: keys and panes", "What this screen does (F1)", partial(self.app.call_later, self.app.run_action, "help")
+
+    def _screen_keys(self, screen, namespace: str):
+        """Every key of the template browser or the playground, so none depends on a function key."""
+        from textual.actions import parse
+        from textual.binding import Binding
+
+        for binding in screen.BINDINGS:
+            if not isinstance(binding, Binding) or not binding.tooltip or binding.action == "back":
+                continue
+            _, name, parameters = parse(binding.action)
+            if screen.check_action(name, parameters):
+                key = self.app.get_key_display(binding)
+                yield (f"{namespace}: {binding.description.lower()}", f"{binding.tooltip} ({key})",
+                       partial(self.app.call_later, screen.run_action, binding.action))
 
     async def discover(self) -> Hits:
         for name, help_text, callback in self._available():

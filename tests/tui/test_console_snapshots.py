@@ -23,9 +23,11 @@ def _clear_toasts(pilot) -> None:
 
 
 def test_calls_with_an_unknown_caller_ringing(snap_compare):
-    """You should see the status line (PBX: subscribed, outbox: 1 waiting), three calls newest first
-    (+15559999 ringing in yellow, +15557000 missed in red, +15550100 ended), and the card of the ringing
-    unknown caller with a yellow border saying 'Press a to create a contact'."""
+    """You should see the status line (PBX: ● subscribed in green, helpdesk: ● HTTP 503 (i) in red, outbox:
+    1 waiting in yellow), three calls newest first with a 'dur' column from the fixed clock (+15559999
+    ringing in yellow, +15557000 missed in red, +15550100 ended), no 'ringing' toast over the card (the
+    call list is on screen), and the card of the ringing unknown caller with a yellow border saying 'Press
+    a to create a contact'."""
 
     async def run_before(pilot):
         await _settle(pilot)
@@ -50,12 +52,17 @@ def test_missed_switchboard_call_with_two_matches(snap_compare):
 
 def test_history_and_outbox(snap_compare):
     """You should see the History tab: two past calls (Dan Diaz No Answer, Alice Anders Answered) and the
-    outbox with entry 1 done and entry 2 failed (red) with 'HTTP 503 Service Unavailable'."""
+    outbox (label '2 entries, 1 failed: r retries the selected one') with entry 1 done and entry 2 failed (red)
+    and selected, its whole error under the table: '#2 CallJournal HTTP 503 Service Unavailable'."""
 
     async def run_before(pilot):
         await _settle(pilot)
         _clear_toasts(pilot)
         await pilot.press("f3")
+        await _settle(pilot)
+        outbox = pilot.app.screen.query_one("#outbox")
+        outbox.focus()
+        outbox.move_cursor(row=1)
         await _settle(pilot)
 
     assert snap_compare(console(), terminal_size=(80, 24), run_before=run_before)
@@ -88,3 +95,18 @@ def test_setup_with_oauth2(snap_compare):
         await _settle(pilot)
 
     assert snap_compare(console(FakeEngine(oauth2=True)), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_help_at_80x24(snap_compare):
+    """You should see the F1 help over the console at 80x24: the Calls paragraph, then one row per action
+    with all its keys in a bold column ('f4 i' Inspector, ']' Next pane, '^q q' Quit in the last visible
+    row; t, g, ? and 1-9 are below it) and the descriptions wrapped beside the keys, in a box that fills
+    the height and scrolls."""
+
+    async def run_before(pilot):
+        await _settle(pilot)
+        _clear_toasts(pilot)
+        await pilot.press("f1")
+        await _settle(pilot)
+
+    assert snap_compare(console(), terminal_size=(80, 24), run_before=run_before)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.lazy import Lazy
 from textual.screen import Screen
 from textual.widgets import (
     Button,
@@ -21,6 +23,7 @@ from textual.widgets import (
 from textual.worker import Worker
 
 from engine import console as facts
+from themes import theme_style
 from tui.widgets.calls import CallList, CallRow, ContactCardView
 from tui.widgets.panes import HistoryPane, InspectorPane, SetupPane
 
@@ -49,6 +52,12 @@ class ConsoleScreen(Screen):
         Binding("f3", "pane('history')", "History", id="console.history", tooltip="Call history and outbox"),
         Binding("f4", "pane('inspector')", "Inspector", id="console.inspector", tooltip="Request inspector"),
         Binding("f5", "pane('setup')", "Setup", id="console.setup", show=False, tooltip="Integration setup"),
+        Binding("i", "pane('inspector')", "Inspector", id="console.inspector_key", show=False,
+                tooltip="Request inspector (same as F4, for terminals that eat function keys)"),
+        Binding("right_square_bracket", "next_pane(1)", "Next pane", id="console.next_pane", show=False,
+                tooltip="Calls, History, Inspector, Setup in turn (for terminals that eat F2-F5)"),
+        Binding("left_square_bracket", "next_pane(-1)", "Previous pane", id="console.previous_pane", show=False,
+                tooltip="The other way round (for terminals that eat F2-F5)"),
         Binding("slash", "search", "Search", id="call.search", tooltip="Search the helpdesk for a contact"),
         Binding("c", "copy_link", "Link", id="call.copy_link", tooltip="Copy the contact's popup link"),
         Binding("a", "create_contact", "New contact", id="call.create_contact", show=False,
@@ -70,22 +79,29 @@ class ConsoleScreen(Screen):
         self.search_card = None
         self.authorize_url = ""
         self.outbox_note = ""
+        self.outbox_stuck = False
+        self.helpdesk_ok: bool | None = None     # None until the first request
+        self.helpdesk_note = ""
         self._seq = 0
         self._early: list = []
+        # the hidden panes mount after the first refresh (Lazy); they keep what they are shown until then
+        self.history_pane = HistoryPane(id="history-pane")
+        self.inspector_pane = InspectorPane(id="inspector-pane")
+        self.setup_pane = SetupPane(id="setup-pane")
 
     def compose(self) -> ComposeResult:
-        yield Static("deskline  PBX: starting", id="status")
+        yield Static("PBX: starting", id="status")
         with TabbedContent(initial="calls"):
             with TabPane(PANES["calls"], id="calls"):
                 with Vertical(id="calls-body"):
-                    yield CallList(id="call-list")
+                    yield CallList(clock=self.clock, id="call-list")
                     yield ContactCardView(id="card")
             with TabPane(PANES["history"], id="history"):
-                yield HistoryPane(id="history-pane")
+                yield Lazy(self.history_pane)
             with TabPane(PANES["inspector"], id="inspector"):
-                yield InspectorPane(id="inspector-pane")
+                yield Lazy(self.inspector_pane)
             with TabPane(PANES["setup"], id="setup"):
-                yield SetupPane(id="setup-pane")
+                yield Lazy(self.setup_pane)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -93,12 +109,21 @@ class ConsoleScreen(Screen):
         self.query_one(CallList).focus()
         self._status()
         self.on_resize()
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
         early, self._early = self._early, []
         for fact in early:
             self.apply_fact(fact)
 
+    def _theme_changed(self, theme) -> None:
+        """Cells and the status line carry resolved colours: paint them again in the new theme."""
+        self._status()
+        self.query_one(CallList).repaint()
+        self.inspector_pane.repaint()
+        if self.active_pane == "history":
+            self.refresh_history()
+
     def on_resize(self, event=None) -> None:
-        self.query_one(InspectorPane).set_class(self.size.width < 100, "-narrow")
+        self.inspector_pane.set_class(self.size.width < 100, "-narrow")
 
     @on(Worker.StateChanged)
     def _worker_changed(self, event: Worker.StateChanged) -> None:
@@ -119,7 +144,7 @@ class ConsoleScreen(Screen):
                     row = CallRow(fact.call_id, fact.direction, fact.number, fact.extensions, self.clock(),
                                   fact.via, popup=fact.popup, seq=self._seq)
                     self.calls[fact.call_id] = row
-                    if row.popup:
+                    if row.popup and not self.calls_visible:
                         self.notify(f"{fact.number} is calling {','.join(fact.extensions)}", title="ringing",
                                     timeout=4)
                 else:
@@ -133,9 +158,10 @@ class ConsoleScreen(Screen):
             case facts.ContactResolved():
                 self._update(fact.call_id, card=fact.card)
             case facts.CallAnswered():
-                self._update(fact.call_id, state="answered", answered_by=fact.extension)
+                self._update(fact.call_id, state="answered", answered_by=fact.extension, answered_at=self.clock())
             case facts.CallEnded():
-                self._update(fact.call_id, state="missed" if fact.missed else "ended")
+                self._update(fact.call_id, state="missed" if fact.missed else "ended", ended_at=self.clock(),
+                             talk_seconds=fact.duration)
                 self.refresh_history()
             case facts.JournalQueued() | facts.JournalWritten() | facts.JournalFailed():
                 state = {facts.JournalQueued: "queued", facts.JournalWritten: "written"}.get(type(fact))
@@ -149,7 +175,12 @@ class ConsoleScreen(Screen):
                     self.notify(f"{fact.scenario}: {fact.error}", title="outbox", severity="error", timeout=8)
                 self.refresh_history()
             case facts.TraceRecorded():
-                self.query_one(InspectorPane).add(fact.trace)
+                self.inspector_pane.add(fact.trace)
+                if not fact.trace.skipped and not fact.trace.dry_run:
+                    self.helpdesk_ok = bool(fact.trace.ok)
+                    self.helpdesk_note = "" if fact.trace.ok else (
+                        f"HTTP {fact.trace.status}" if fact.trace.status is not None else "unreachable")
+                    self._status()
             case facts.ConnectionChanged() | facts.TokenHealthChanged():
                 self._status()
                 if isinstance(fact, facts.TokenHealthChanged):
@@ -175,35 +206,62 @@ class ConsoleScreen(Screen):
     def _call_selected(self, event: CallList.Selected) -> None:
         self._select(event.call_id)
 
-    def _status(self) -> None:
+    @property
+    def calls_visible(self) -> bool:
+        """The operator is looking at the call list (so a ringing call needs no toast)."""
+        return self.is_current and self.active_pane == "calls"
+
+    def status_text(self) -> Text:
+        """The status line: PBX connection, helpdesk (last request, token), outbox; problems in colour."""
+        good, bad = theme_style(self.app, "call-answered"), theme_style(self.app, "call-missed")
+        warn = theme_style(self.app, "call-ringing")
+        text = Text("PBX: ")
         connection = getattr(self.engine, "connection", None)
-        text = f"deskline  PBX: {connection.state}" if connection is not None else "deskline  PBX: -"
-        if connection is not None and connection.retry_in:
-            text += f", retrying in {connection.retry_in:.0f} s"
+        if connection is None:
+            text.append("-")
+        else:
+            state = str(connection.state)
+            style = good if state == "subscribed" else warn if state in ("connecting", "starting") else bad
+            text.append(f"● {state}", style)
+            if connection.retry_in:
+                text.append(f", retrying in {connection.retry_in:.0f} s", bad)
+        text.append("  helpdesk: ")
+        if self.helpdesk_ok is None:
+            text.append("○ no request yet")
+        elif self.helpdesk_ok:
+            text.append("● ok", good)
+        else:
+            text.append(f"● {self.helpdesk_note or 'failing'} (i)", bad)
         health = getattr(self.engine, "token_health", None)
         if health is not None:
-            text += f"  helpdesk auth: {health.describe()}"
+            state = getattr(health, "state", "")
+            text.append(f"  auth: {health.describe()}",
+                        bad if state in ("expired", "missing", "error") else warn if state == "expiring" else "")
         if self.outbox_note:
-            text += f"  outbox: {self.outbox_note}"
-        self.query_one("#status", Static).update(text)
+            text.append(f"  outbox: {self.outbox_note}", bad if self.outbox_stuck else warn)
+        return text
+
+    def _status(self) -> None:
+        self.query_one("#status", Static).update(self.status_text())
 
     # -- data for the panes (workers) ---------------------------------------------------------------
     @work(exclusive=True, group="history", exit_on_error=False)
     async def refresh_history(self) -> None:
         records = await self.engine.history(100)
         items = await self.engine.outbox_items()
-        pane = self.query_one(HistoryPane)
+        pane = self.history_pane
         pane.show_calls(records, self.clock().tzinfo)
         pane.show_items(items)
         waiting = sum(1 for i in items if i.state.value in ("pending", "in_flight", "failed"))
         stuck = sum(1 for i in items if i.state.value in ("dead", "attention"))
         self.outbox_note = ", ".join(p for p in (f"{waiting} waiting" if waiting else "",
                                                  f"{stuck} need you (F3)" if stuck else "") if p)
+        self.outbox_stuck = bool(stuck)
         self._status()
 
     @work(exclusive=True, group="setup", exit_on_error=False)
     async def refresh_setup(self) -> None:
-        self.query_one(SetupPane).show(self.engine.setup_info(), self.authorize_url)
+        self.setup_pane.show(self.engine.setup_info(), self.authorize_url)
 
     @on(TabbedContent.TabActivated)
     def _tab(self, event: TabbedContent.TabActivated) -> None:
@@ -216,6 +274,10 @@ class ConsoleScreen(Screen):
     # -- actions --------------------------------------------------------------------------------------
     def action_pane(self, pane: str) -> None:
         self.query_one(TabbedContent).active = pane
+
+    def action_next_pane(self, step: int) -> None:
+        names = list(PANES)
+        self.action_pane(names[(names.index(self.active_pane) + step) % len(names)])
 
     @property
     def active_pane(self) -> str:
@@ -286,7 +348,7 @@ class ConsoleScreen(Screen):
         if self.active_pane != "history":
             self.action_pane("history")
             return
-        item_id = self.query_one(HistoryPane).selected_item
+        item_id = self.history_pane.selected_item
         if item_id is None:
             self.notify("The outbox is empty.", severity="warning")
             return
@@ -299,7 +361,7 @@ class ConsoleScreen(Screen):
         self.refresh_history()
 
     def action_copy_curl(self) -> None:
-        trace = self.query_one(InspectorPane).selected
+        trace = self.inspector_pane.selected
         if trace is None:
             self.notify("No request to copy yet.", severity="warning")
             return

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from rich.markup import escape
+from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Label, Static
 
@@ -60,36 +61,67 @@ class CreateContactDialog(ModalScreen[tuple[str, str] | None]):
 
 
 class HelpScreen(ModalScreen[None]):
-    """F1: what the current pane does and every key of the screen underneath."""
+    """F1 (or ?): what the current pane does and every key of the screen underneath, scrollable."""
 
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > Vertical {
-        width: 76; max-width: 100%; height: auto; max-height: 100%;
+    HelpScreen > VerticalScroll {
+        width: 84; max-width: 100%; height: auto; max-height: 100%;
         border: round $primary; background: $surface; padding: 0 1;
     }
+    HelpScreen #help-keys { margin-top: 1; }
     """
-    BINDINGS = [Binding("escape,f1,q", "dismiss(None)", "Close", id="help.close", tooltip="Close the help")]
+    BINDINGS = [Binding("escape,f1,question_mark,q", "dismiss(None)", "Close", id="help.close",
+                        tooltip="Close the help")]
 
     def __init__(self, under: Screen) -> None:
         super().__init__()
         self.under = under
+        self.key_rows: list[tuple[str, str]] = []
+
+    def plain_text(self) -> str:
+        """The help as plain text: the pane's paragraph and one line per key row."""
+        pane_help = getattr(self.under, "pane_help", None)
+        lines = [pane_help() if pane_help is not None else ""]
+        lines += [f"{keys}  {what}" for keys, what in self.key_rows]
+        return "\n".join(lines)
 
     def compose(self) -> ComposeResult:
-        lines = ["[b]deskline help[/b]  (Esc closes; ctrl+p opens the command palette)", ""]
+        lines = ["[b]deskline help[/b]  (Esc closes, ↑/↓ scroll; ctrl+p opens the command palette)", ""]
         pane_help = getattr(self.under, "pane_help", None)
-        if pane_help is not None:
-            lines += [escape(pane_help()), ""]
-        lines.append("[b]Keys[/b]")
-        seen = set()
-        bindings = [*getattr(self.under, "BINDINGS", []), *self.app.BINDINGS]
-        for b in bindings:
-            if not hasattr(b, "key") or b.action in seen or b.action.startswith("pick("):
-                continue
-            seen.add(b.action)
-            keys = self.app.get_key_display(b) if hasattr(self.app, "get_key_display") else b.key
-            lines.append(f"  {escape(keys):10} {escape(b.description)}: {escape(b.tooltip or '')}")
-        if any(getattr(b, "action", "").startswith("pick(") for b in bindings):
-            lines.append(f"  {'1-9':10} Pick: use that match of the card for this call")
-        with Vertical():
+        if pane_help is not None and (text := pane_help()):
+            lines.append(escape(text))
+        with VerticalScroll(id="help-scroll"):
             yield Static("\n".join(lines), id="help-text")
+            yield Static(self.keys_table(), id="help-keys")
+
+    def keys_table(self) -> Table:
+        """One row per action: every key bound to it, then what it does (wrapped beside the keys)."""
+        table = Table.grid(padding=(0, 2))
+        table.add_column(no_wrap=True, style="bold")
+        table.add_column(ratio=1)
+        keys: dict[str, list[str]] = {}
+        described: dict[str, str] = {}
+        bindings = [*getattr(self.under, "BINDINGS", []), *self.app.BINDINGS]
+        picks = False
+        for binding in bindings:
+            if not isinstance(binding, Binding):
+                continue
+            if binding.action.startswith("pick("):
+                picks = True
+                continue
+            for key in binding.key.split(","):
+                display = self.app.get_key_display(Binding(key.strip(), binding.action))
+                if display not in keys.setdefault(binding.action, []):
+                    keys[binding.action].append(display)
+            described.setdefault(binding.action,
+                                 f"{binding.description}: {binding.tooltip}" if binding.tooltip else binding.description)
+        self.key_rows = [(" ".join(key_list), described[action]) for action, key_list in keys.items()]
+        if picks:
+            self.key_rows.append(("1-9", "Pick: use that match of the card for this call"))
+        for row in self.key_rows:
+            table.add_row(*row)
+        return table
+
+    def on_mount(self) -> None:
+        self.query_one("#help-scroll").focus()

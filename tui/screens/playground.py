@@ -495,6 +495,13 @@ class PlaygroundScreen(Screen[None]):
         self.app.copy_to_clipboard(text)
         self.notify(f"Copied {len(text)} characters")
 
+    def pane_help(self) -> str:
+        """The F1 paragraph for this screen."""
+        return ("GJSON (F2): paste a JSON response (or load a captured one with F4), type a path and see what "
+                "the PBX would read; when nothing matches, the result says where the path stops matching. "
+                "Template (F3): a Go template with variables as JSON and an escaping context; the rendered "
+                "text or the located error. Tab moves between fields; Esc closes the playground.")
+
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 1 and self.app.screen is self:
             self.dismiss()

@@ -771,6 +771,13 @@ class TemplatesScreen(Screen[None]):
     def action_reload(self) -> None:
         self.reload()
 
+    def pane_help(self) -> str:
+        """The F1 paragraph for this screen."""
+        return ("The custom templates in the store (at most 10, like the PBX). The list shows each template's "
+                "auth type and lint counts; the right side shows the summary, the findings (Enter on one jumps "
+                "to its line) or the XML editor, which lints as you type and saves (F2) only when the XML "
+                "parses; a broken buffer is kept, never thrown away. Esc leaves the editor, then the screen.")
+
     def action_back(self) -> None:
         if self.has_class("-editing"):
             self._leave_editor()

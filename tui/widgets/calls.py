@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -11,9 +12,22 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 from textual.widgets.data_table import CellDoesNotExist
 
+from themes import theme_style
+
 ARROWS = {"Inbound": "←", "Outbound": "→", "Internal": "↔"}
 STATE_VARIABLE = {"ringing": "call-ringing", "answered": "call-answered", "missed": "call-missed"}
 MAX_ROWS = 200
+LIVE_STATES = ("ringing", "answered")
+COLUMNS = ("time", "dir", "number", "who", "ext", "state", "dur")
+
+
+def format_duration(seconds: float) -> str:
+    """``m:ss`` under an hour, ``1h02m`` above (fits the 5-wide duration column)."""
+    seconds = max(0, int(seconds))
+    if seconds < 3600:
+        return f"{seconds // 60}:{seconds % 60:02d}"
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}h{rest // 60:02d}m" if hours < 100 else "99h+"
 
 
 @dataclass(slots=True)
@@ -32,6 +46,20 @@ class CallRow:
     card: object = None             # engine.console.ContactCard
     outbox: dict[str, str] = field(default_factory=dict)   # scenario -> queued | written | failed ...
     seq: int = 0                    # arrival order (ties of rang_at)
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    talk_seconds: float | None = None   # the PBX's duration once the call ended
+
+    def elapsed(self, now: datetime) -> float:
+        """Seconds to show: ringing time while ringing, talk time once answered, the final figure after."""
+        if self.state == "ringing":
+            return (now - self.rang_at).total_seconds()
+        if self.state == "answered":
+            return (now - (self.answered_at or self.rang_at)).total_seconds()
+        if self.talk_seconds is not None and (self.talk_seconds > 0 or self.answered_at is None):
+            return self.talk_seconds
+        end = self.ended_at or now
+        return (end - (self.answered_at or self.rang_at)).total_seconds()
 
     @property
     def who(self) -> str:
@@ -44,7 +72,10 @@ class CallRow:
 
 
 class CallList(DataTable):
-    """Calls, newest first: time, direction, number, contact, extension, state."""
+    """Calls, newest first: time, direction, number, contact, extension, state, duration.
+
+    Durations of live calls tick once a second from the injected clock (tests pin it).
+    """
 
     DEFAULT_CSS = """
     CallList { height: 1fr; }
@@ -62,34 +93,42 @@ class CallList(DataTable):
         def control(self) -> CallList:
             return self.call_list
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, clock: Callable[[], datetime] | None = None, **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
         self.rows_by_id: dict[str, CallRow] = {}
+        self.clock = clock or (lambda: datetime.now().astimezone())
         self.tooltip = "Live calls; ↑/↓ select, 1-9 pick a match, c copy the popup link"
 
     def on_mount(self) -> None:
         self.add_column("time", key="time", width=8)
         self.add_column("", key="dir", width=1)
         self.add_column("number", key="number", width=16)
-        self.add_column("contact", key="who", width=20)
+        self.add_column("contact", key="who", width=17)
         self.add_column("ext", key="ext", width=9)
         self.add_column("state", key="state", width=8)
+        self.add_column("dur", key="dur", width=5)
+        self.set_interval(1.0, self.tick, name="call-durations")
+
+    def tick(self) -> None:
+        """Refresh the duration of every live call."""
+        now = self.clock()
+        for row in self.rows_by_id.values():
+            if row.state in LIVE_STATES:
+                self.update_cell(row.call_id, "dur", format_duration(row.elapsed(now)))
 
     def _state_text(self, row: CallRow) -> Text:
-        variable = STATE_VARIABLE.get(row.state)
-        colour = self.app.theme_variables.get(variable, "") if variable else ""
-        return Text(row.state, style=colour or "")
+        return Text(row.state, style=theme_style(self.app, STATE_VARIABLE.get(row.state, "")))
 
     def _cells(self, row: CallRow) -> list:
         ext = row.answered_by or ",".join(row.extensions)
         return [row.rang_at.strftime("%H:%M:%S"), ARROWS.get(row.direction, "?"), row.number, row.who,
-                ext, self._state_text(row)]
+                ext, self._state_text(row), format_duration(row.elapsed(self.clock()))]
 
     def upsert(self, row: CallRow) -> None:
         """Add a call at the top or refresh its row."""
         cells = self._cells(row)
         if row.call_id in self.rows_by_id:
-            for key, value in zip(("time", "dir", "number", "who", "ext", "state"), cells, strict=True):
+            for key, value in zip(COLUMNS, cells, strict=True):
                 self.update_cell(row.call_id, key, value)
             self.rows_by_id[row.call_id] = row
             return
@@ -97,6 +136,10 @@ class CallList(DataTable):
         while len(self.rows_by_id) > MAX_ROWS:
             oldest = min(self.rows_by_id.values(), key=lambda r: r.rang_at)
             del self.rows_by_id[oldest.call_id]
+        self._rebuild()
+
+    def repaint(self) -> None:
+        """Draw every row again (after a theme change: the state colours are resolved per theme)."""
         self._rebuild()
 
     def _rebuild(self) -> None:
@@ -168,7 +211,7 @@ class ContactCardView(Static):
             lines.append(f"Searching the helpdesk for {escape(row.number)}...")
         elif card.error:
             lines.append(f"[b]Search failed[/b]: {escape(card.error)}")
-            lines.append("Press i for the request inspector.")
+            lines.append("Press i (or F4) for the request inspector.")
         elif not card.found:
             lines.append(f"[b]Unknown caller[/b] {escape(row.number)}")
             lines.append("Press a to create a contact, / to search by name.")

@@ -14,6 +14,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, DataTable, Input, Label, Static
 
+from themes import theme_style
+
 MAX_TRACES = 500
 OPEN_STATES = ("failed", "dead", "attention")
 
@@ -31,14 +33,22 @@ class HistoryPane(Vertical):
     HistoryPane { height: 1fr; }
     HistoryPane #history-calls { height: 1fr; }
     HistoryPane #outbox { height: 1fr; }
+    HistoryPane #outbox-detail { height: auto; max-height: 4; padding: 0 1; }
     HistoryPane Label { color: $text-muted; padding: 0 1; }
     """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._shown: dict[str, tuple] = {}     # what was shown before the pane mounted (it is Lazy)
+        self.ready = False
+        self.items: dict[str, object] = {}      # outbox entries by id, for the detail line
 
     def compose(self) -> ComposeResult:
         yield Label("Calls (history)", id="history-label")
         yield DataTable(id="history-calls", cursor_type="row")
         yield Label("Journal and ticket outbox: r retries the selected failed entry", id="outbox-label")
         yield DataTable(id="outbox", cursor_type="row")
+        yield Static("", id="outbox-detail")
 
     def on_mount(self) -> None:
         calls = self.query_one("#history-calls", DataTable)
@@ -47,8 +57,17 @@ class HistoryPane(Vertical):
         outbox = self.query_one("#outbox", DataTable)
         for name, width in (("#", 4), ("scenario", 15), ("call", 16), ("state", 9), ("tries", 5), ("error", 40)):
             outbox.add_column(name, key=name, width=width)
+        self.ready = True
+        shown, self._shown = self._shown, {}
+        if "calls" in shown:
+            self.show_calls(*shown["calls"])
+        if "items" in shown:
+            self.show_items(*shown["items"])
 
     def show_calls(self, records, tz=None) -> None:
+        if not self.ready:
+            self._shown["calls"] = (records, tz)
+            return
         table = self.query_one("#history-calls", DataTable)
         table.clear()
         for r in records:
@@ -59,21 +78,54 @@ class HistoryPane(Vertical):
                      "No calls yet: calls are recorded here when the phone rings.")
 
     def show_items(self, items) -> None:
+        if not self.ready:
+            self._shown["items"] = (items,)
+            return
         table = self.query_one("#outbox", DataTable)
         table.clear()
+        self.items = {str(item.id): item for item in items}
+        self.query_one("#outbox-detail", Static).update("")
+        self.query_one("#outbox-label", Label).update(outbox_summary(items))
         for item in items:
             state = str(item.state.value if hasattr(item.state, "value") else item.state)
-            colour = self.app.theme_variables.get("call-missed", "") if state in OPEN_STATES else ""
+            colour = theme_style(self.app, "call-missed" if state in OPEN_STATES else "")
             table.add_row(str(item.id), item.scenario, item.call_id, Text(state, style=colour), str(item.attempts),
                           item.last_error[:200], key=str(item.id))
 
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """The whole error of the highlighted outbox entry (the column is cut at 80 columns)."""
+        if event.data_table.id != "outbox":
+            return
+        item = self.items.get(str(event.row_key.value))
+        detail = ""
+        if item is not None and item.last_error:
+            detail = f"[b]#{item.id} {escape(item.scenario)}[/b] {escape(item.last_error)}"
+        self.query_one("#outbox-detail", Static).update(detail)
+
     @property
     def selected_item(self) -> int | None:
+        if not self.ready:
+            return None
         table = self.query_one("#outbox", DataTable)
         if table.row_count == 0:
             return None
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         return int(key) if key is not None else None
+
+
+def outbox_summary(items) -> str:
+    """The outbox label: empty state, or how many entries wait or failed and what r does."""
+    if not items:
+        return "Journal and ticket outbox: empty. Each call's journal entry is queued here and sent once."
+    states = [str(getattr(item.state, "value", item.state)) for item in items]
+    waiting = sum(1 for state in states if state in ("pending", "in_flight"))
+    failed = sum(1 for state in states if state in OPEN_STATES)
+    parts = [f"{len(items)} entries"]
+    if waiting:
+        parts.append(f"{waiting} waiting")
+    if failed:
+        parts.append(f"{failed} failed: r retries the selected one")
+    return "Journal and ticket outbox: " + ", ".join(parts)
 
 
 class InspectorPane(Horizontal):
@@ -92,6 +144,7 @@ class InspectorPane(Horizontal):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.traces: list = []
+        self.ready = False                  # True once mounted (the pane is Lazy)
 
     def compose(self) -> ComposeResult:
         yield DataTable(id="traces", cursor_type="row")
@@ -103,17 +156,19 @@ class InspectorPane(Horizontal):
         table = self.query_one("#traces", DataTable)
         for name, width in (("scenario", 16), ("request", 12), ("status", 6), ("ms", 6)):
             table.add_column(name, key=name, width=width)
+        self.ready = True
+        for index in range(max(0, len(self.traces) - MAX_TRACES), len(self.traces)):
+            table.add_row(*self._cells(self.traces[index]), key=str(index))
+        if self.traces:
+            self.show(max(0, len(self.traces) - MAX_TRACES))
 
     def add(self, trace) -> None:
         self.traces.append(trace)
+        if not self.ready:        # the rows are added on mount (the pane is Lazy)
+            return
         table = self.query_one("#traces", DataTable)
         index = len(self.traces) - 1
-        status = str(trace.status) if trace.status is not None else ("dry" if trace.dry_run else "error")
-        colour = ""
-        if not trace.ok and not trace.skipped and not trace.dry_run:
-            colour = self.app.theme_variables.get("call-missed", "")
-        table.add_row(trace.scenario, trace.request_name, Text(status, style=colour), f"{trace.elapsed_ms:.0f}",
-                      key=str(index))
+        table.add_row(*self._cells(trace), key=str(index))
         if len(self.traces) > MAX_TRACES:
             first = len(self.traces) - MAX_TRACES - 1
             if str(first) in table.rows:
@@ -121,8 +176,25 @@ class InspectorPane(Horizontal):
         if len(self.traces) == 1:
             self.show(0)
 
+    def _cells(self, trace) -> list:
+        status = str(trace.status) if trace.status is not None else ("dry" if trace.dry_run else "error")
+        failed = not trace.ok and not trace.skipped and not trace.dry_run
+        colour = theme_style(self.app, "call-missed" if failed else "")
+        return [trace.scenario, trace.request_name, Text(status, style=colour), f"{trace.elapsed_ms:.0f}"]
+
+    def repaint(self) -> None:
+        """Colour the status cells again (after a theme change)."""
+        if not self.ready:
+            return
+        table = self.query_one("#traces", DataTable)
+        for row_key in list(table.rows):
+            trace = self.traces[int(row_key.value)]
+            table.update_cell(row_key, "status", self._cells(trace)[2])
+
     @property
     def selected(self):
+        if not self.ready:
+            return None
         table = self.query_one("#traces", DataTable)
         if table.row_count == 0:
             return None
@@ -187,6 +259,11 @@ class SetupPane(VerticalScroll):
     SetupPane #associations { height: auto; max-height: 12; }
     """
 
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._shown: tuple | None = None     # what was shown before the pane mounted (it is Lazy)
+        self.ready = False
+
     def compose(self) -> ComposeResult:
         yield Static("Loading the integration...", id="setup-info")
         with Horizontal(id="oauth-row"):
@@ -202,8 +279,14 @@ class SetupPane(VerticalScroll):
         table = self.query_one("#associations", DataTable)
         for name, width in (("ext", 6), ("user id", 10), ("name", 24)):
             table.add_column(name, key=name, width=width)
+        self.ready = True
+        if self._shown is not None:
+            self.show(*self._shown)
 
     def show(self, info, authorize_url: str = "") -> None:
+        if not self.ready:
+            self._shown = (info, authorize_url)
+            return
         lines = [f"[b]Template[/b] {escape(info.template)}   [b]auth[/b] {escape(info.auth)}"]
         if info.health is not None:
             lines.append(f"[b]Token health[/b] {escape(info.health.describe())}")
