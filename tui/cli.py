@@ -171,8 +171,9 @@ def _report_bug(command: str) -> int:
 
     exc = sys.exc_info()[1]
     if isinstance(exc, LocatedError):  # a located error no command caught: still the user's input
-        sys.stderr.write(f"error: {redact_text(str(exc))}\n")
-        return 2
+        from tui.commands.problems import report
+
+        return report(exc)
     sys.stderr.write(redact_text(traceback.format_exc()))
     sys.stderr.write(f"deskline {__version__}: internal error in '{command}' (a bug, not your input); "
                      "please report it with the lines above\n")

@@ -13,14 +13,16 @@ INPUT_ERROR = 2
 
 
 def report(exc) -> int:
-    """Print a :class:`engine.errors.LocatedError`; returns the exit status for input errors."""
+    """Print a :class:`engine.errors.LocatedError` (live secrets masked); returns the exit status for input errors."""
     loc = exc.location
     if not loc.file and not loc.line and loc.field:
         text = f"{loc.field}: {exc.message}" + (f"\n{exc.excerpt}" if exc.excerpt else "")
         text += "".join(f"\n{other}" for other in getattr(exc, "more", []))
     else:
         text = str(exc)
-    print(f"error: {text}", file=sys.stderr)
+    from engine.http.redaction import redact_text
+
+    print(f"error: {redact_text(text)}", file=sys.stderr)
     return INPUT_ERROR
 
 
